@@ -1,0 +1,106 @@
+/**
+ * The validated, normalised pipeline: what the analyzer produces from kiwibox.yaml and every later
+ * stage consumes. Paths are absolute. Each step keeps the locations of its fields so that a failure
+ * found late (at run time) can still point into the YAML.
+ */
+import type { Location } from '../core/result.js';
+
+export type StepKind = 'box' | 'build' | 'stash' | 'stack' | 'task';
+export type Arch = 'x86_64' | 'aarch64';
+export type Sharing = '9p' | 'virtiofs' | 'sshfs';
+
+interface StepBase {
+  readonly id: string;
+  /** Ids of the steps this one depends on (box, root, images, needs), sorted, no duplicates. */
+  readonly deps: readonly string[];
+  /** The step's key in kiwibox.yaml. */
+  readonly location: Location;
+  /** Location of each field's value, by YAML key (e.g. `description`, `kiwi-args`). */
+  readonly fields: Readonly<Record<string, Location>>;
+}
+
+/** A build VM. `source` says where kernel/initrd/disk come from. */
+export interface BoxStep extends StepBase {
+  readonly kind: 'box';
+  /** official: a box by name from the upstream registry; local: files; host: the host's own kernel + /usr. */
+  readonly source: 'official' | 'local' | 'host';
+  /** Upstream box name (official) or the step id. */
+  readonly name: string;
+  readonly kernel?: string;
+  readonly initrd?: string;
+  readonly disk?: string;
+  readonly cmdline?: string;
+  /** Memory as QEMU takes it: `1G`, `512M`. */
+  readonly memory: string;
+  readonly cpus: number;
+  readonly arch: Arch;
+  readonly accel: 'auto' | 'kvm' | 'tcg';
+  /** The raw YAML mapping, for keys later issues add. */
+  readonly raw: Readonly<Record<string, unknown>>;
+}
+
+/** `kiwi-ng system build`, on the host (no box) or inside a box. */
+export interface BuildStep extends StepBase {
+  readonly kind: 'build';
+  readonly description: string;
+  readonly targetDir: string;
+  readonly type?: string;
+  readonly profiles: readonly string[];
+  readonly kiwiArgs: readonly string[];
+  readonly box?: string;
+  readonly sharing: Sharing;
+  /** Seconds before a boxed build is powered off and failed. */
+  readonly timeout: number;
+}
+
+/** A root tree saved as an OCI image `localhost/<name>:<tag>`. */
+export interface StashStep extends StepBase {
+  readonly kind: 'stash';
+  /** `build` names a build step (its image root); `dir` is a directory. */
+  readonly root: { readonly build: string } | { readonly dir: string };
+  readonly name: string;
+  readonly tag: string;
+  readonly push?: { readonly registry: string; readonly tlsVerify: boolean };
+}
+
+/** Images stacked in order into one root, then built. */
+export interface StackStep extends StepBase {
+  readonly kind: 'stack';
+  /** `stash` names a stash step; `ref` is a fully qualified image reference. */
+  readonly images: readonly ({ readonly stash: string } | { readonly ref: string })[];
+  readonly fromRegistry?: string;
+  readonly description?: string;
+  readonly targetDir: string;
+  readonly box?: string;
+  readonly type?: string;
+  readonly profiles: readonly string[];
+  readonly kiwiArgs: readonly string[];
+  /** rsync -K: keep directory symlinks of lower images (usr-merged bases). */
+  readonly keepDirlinks: boolean;
+}
+
+/** Any command, make-style. */
+export interface TaskStep extends StepBase {
+  readonly kind: 'task';
+  /** argv list, or a string run by `sh -c`. */
+  readonly run: readonly string[] | string;
+  /** Glob patterns relative to the project dir. */
+  readonly inputs: readonly string[];
+  /** Paths (or globs) relative to the project dir. */
+  readonly outputs: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export type Step = BoxStep | BuildStep | StashStep | StackStep | TaskStep;
+export type StepOfKind<K extends StepKind> = Extract<Step, { kind: K }>;
+
+export interface Project {
+  /** Absolute path of kiwibox.yaml. */
+  readonly file: string;
+  /** Directory of kiwibox.yaml: relative paths and task cwd resolve against it. */
+  readonly dir: string;
+  /** `.kiwibox/` beside the file: fingerprints, logs, locks. */
+  readonly stateDir: string;
+  /** Steps in declaration order. */
+  readonly steps: ReadonlyMap<string, Step>;
+}
