@@ -94,6 +94,20 @@ export interface TaskStep extends StepBase {
 export type Step = BoxStep | BuildStep | StashStep | StackStep | TaskStep;
 export type StepOfKind<K extends StepKind> = Extract<Step, { kind: K }>;
 
+/** How podman is called: the user's store and per-registry TLS (kiwibox.yaml `podman:`, env overrides). */
+export interface PodmanSettings {
+  /** `--root`: image store; unset = podman's default. */
+  readonly root?: string;
+  /** `--runroot`. */
+  readonly runroot?: string;
+  /** `--storage-driver` (overlay, vfs). */
+  readonly storageDriver?: string;
+  /** `--tmpdir` and TMPDIR for import/pull spool files. */
+  readonly tmpdir?: string;
+  /** Per registry host[:port]: `tls-verify: false` for a plain-HTTP registry on 127.0.0.1. */
+  readonly registries: Readonly<Record<string, { readonly tlsVerify: boolean }>>;
+}
+
 export interface Project {
   /** Absolute path of kiwibox.yaml. */
   readonly file: string;
@@ -101,6 +115,7 @@ export interface Project {
   readonly dir: string;
   /** `.kiwibox/` beside the file: fingerprints, logs, locks. */
   readonly stateDir: string;
+  readonly podman: PodmanSettings;
   /** Steps in declaration order. */
   readonly steps: ReadonlyMap<string, Step>;
 }
