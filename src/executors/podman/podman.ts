@@ -1,0 +1,270 @@
+/**
+ * The one way kiwibox calls podman: every call carries the user's store flags, `create` never pulls,
+ * image names are fully qualified, and every mount or work container a session made is undone in
+ * `cleanup()` (callers run it in `finally`, so also after an abort). `podman run` is never used.
+ */
+import type { PodmanSettings } from '../../config/model.js';
+import { type Failure, fail, failWith, ok, type Result } from '../../core/result.js';
+import { type ProcessResult, runProcess } from '../process.js';
+
+/** Global flags for the configured store; podman's defaults where a setting is unset. */
+export function podmanGlobalArgs(settings: PodmanSettings): string[] {
+  const args: string[] = [];
+  if (settings.root) args.push('--root', settings.root);
+  if (settings.runroot) args.push('--runroot', settings.runroot);
+  if (settings.tmpdir) args.push('--tmpdir', settings.tmpdir);
+  if (settings.storageDriver) args.push('--storage-driver', settings.storageDriver);
+  // No systemd on build hosts and in CI: cgroupfs and file events always work.
+  args.push('--cgroup-manager', 'cgroupfs', '--events-backend', 'file');
+  return args;
+}
+
+/** The registry host[:port] of a fully qualified reference, or undefined for a short name. */
+export function registryOf(ref: string): string | undefined {
+  const slash = ref.indexOf('/');
+  if (slash < 0) return undefined;
+  const first = ref.slice(0, slash);
+  return first.includes('.') || first.includes(':') || first === 'localhost' ? first : undefined;
+}
+
+/** `--tls-verify=false` only for registries configured so. */
+export function tlsArgs(settings: PodmanSettings, ref: string): string[] {
+  const registry = registryOf(ref);
+  return registry !== undefined && settings.registries[registry]?.tlsVerify === false
+    ? ['--tls-verify=false']
+    : [];
+}
+
+/** Fully qualified means a registry host is named: `localhost/NAME:TAG`, `HOST:PORT/NAME:TAG`. */
+export function isFullyQualified(ref: string): boolean {
+  return registryOf(ref) !== undefined;
+}
+
+export interface PodmanSessionOptions {
+  readonly settings: PodmanSettings;
+  readonly cwd: string;
+  readonly signal?: AbortSignal;
+  readonly step?: string;
+  /** Lines of podman's stderr (warnings), for the step log. */
+  readonly onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+}
+
+/** What a session created and must undo. */
+interface Owned {
+  readonly imageMounts: string[];
+  readonly containerMounts: Set<string>;
+  readonly containers: Set<string>;
+}
+
+/** A podman session: calls plus bookkeeping of what must be cleaned up. */
+export class PodmanSession {
+  private readonly owned: Owned = { imageMounts: [], containerMounts: new Set(), containers: new Set() };
+
+  constructor(private readonly options: PodmanSessionOptions) {}
+
+  /**
+   * Runs `podman <store flags> ARGS`; `signal: false` for cleanup calls that must run after an abort.
+   * A failure's message ends with podman's last stderr line (CNI config warnings skipped).
+   */
+  async exec(args: readonly string[], extra: { signal?: false } = {}): Promise<Result<ProcessResult>> {
+    const { settings, onLine } = this.options;
+    let lastError = '';
+    const result = await runProcess({
+      argv: ['podman', ...podmanGlobalArgs(settings), ...args],
+      cwd: this.options.cwd,
+      env: settings.tmpdir ? { TMPDIR: settings.tmpdir } : undefined,
+      signal: extra.signal === false ? undefined : this.options.signal,
+      step: this.options.step,
+      onLine: (line, stream) => {
+        if (stream !== 'stderr' || line.includes('CNI config')) return;
+        lastError = line;
+        onLine?.(line, stream);
+      },
+    });
+    if (result.ok || !lastError) return result;
+    return fail(result.error.map((f) => ({ ...f, message: `${f.message}: ${lastError}` })));
+  }
+
+  /** Like exec, returning trimmed stdout; a failure gets `reason` (cancellation keeps its own). */
+  async call(args: readonly string[], reason: string): Promise<Result<string>> {
+    const result = await this.exec(args);
+    if (result.ok) return ok(result.value.stdout.trim());
+    return fail(result.error.map((f) => this.explain(f, reason)));
+  }
+
+  private explain(failure: Failure, reason: string): Failure {
+    if (failure.reason === 'cancelled' || failure.reason === 'timeout') return failure;
+    return { ...failure, reason };
+  }
+
+  private requireQualified(ref: string): Result<void> {
+    if (isFullyQualified(ref)) return ok(undefined);
+    return failWith({
+      step: this.options.step,
+      reason: 'short-image-name',
+      message: `not fully qualified: ${ref}`,
+    });
+  }
+
+  /** True when `ref` (a name or an id) is in the store. */
+  async imageExists(ref: string): Promise<boolean> {
+    return (await this.exec(['image', 'exists', ref])).ok;
+  }
+
+  /** `podman image inspect` of one image, parsed. */
+  async inspectImage(ref: string): Promise<Result<ImageInfo>> {
+    const out = await this.call(['image', 'inspect', '--format', 'json', ref], 'image-not-found');
+    if (!out.ok) return out;
+    const parsed = JSON.parse(out.value) as RawImageInfo[];
+    const raw = parsed[0];
+    if (!raw)
+      return failWith({ step: this.options.step, reason: 'image-not-found', message: `no image ${ref}` });
+    return ok({
+      id: raw.Id,
+      digest: raw.Digest ?? '',
+      layers: raw.RootFS?.Layers?.length ?? 0,
+      labels: raw.Labels ?? raw.Config?.Labels ?? {},
+      names: raw.RepoTags ?? [],
+    });
+  }
+
+  /** `podman import FILE REF` with the given `--change` instructions; returns the image id. */
+  async importTar(options: {
+    tarFile: string;
+    ref: string;
+    changes: readonly string[];
+  }): Promise<Result<string>> {
+    const qualified = this.requireQualified(options.ref);
+    if (!qualified.ok) return qualified;
+    const changes = options.changes.flatMap((change) => ['--change', change]);
+    return this.call(['import', '-q', ...changes, options.tarFile, options.ref], 'podman-import-failed');
+  }
+
+  /** A work container of `ref` (never pulled, never started), mounted; returns [name, mount point]. */
+  async createMounted(options: {
+    ref: string;
+    name: string;
+  }): Promise<Result<{ name: string; mount: string }>> {
+    const qualified = this.requireQualified(options.ref);
+    if (!qualified.ok) return qualified;
+    const created = await this.call(
+      ['create', '-q', '--pull=never', '--network', 'none', '--name', options.name, options.ref, '/bin/sh'],
+      'podman-create-failed',
+    );
+    // Tracked even on failure: an aborted create may still have made the container.
+    this.owned.containers.add(options.name);
+    if (!created.ok) return created;
+    const mount = await this.call(['mount', options.name], 'podman-mount-failed');
+    this.owned.containerMounts.add(options.name);
+    if (!mount.ok) return mount;
+    return ok({ name: options.name, mount: mount.value });
+  }
+
+  /** Commits a (tracked) work container as `ref`; one new layer. Returns the image id. */
+  async commit(options: {
+    container: string;
+    ref: string;
+    changes: readonly string[];
+  }): Promise<Result<string>> {
+    const unmounted = await this.unmountContainer(options.container);
+    if (!unmounted.ok) return unmounted;
+    const changes = options.changes.flatMap((change) => ['--change', change]);
+    return this.call(['commit', '-q', ...changes, options.container, options.ref], 'podman-commit-failed');
+  }
+
+  private async unmountContainer(name: string): Promise<Result<string>> {
+    if (!this.owned.containerMounts.has(name)) return ok('');
+    const result = await this.call(['unmount', name], 'podman-unmount-failed');
+    if (result.ok) this.owned.containerMounts.delete(name);
+    return result;
+  }
+
+  /** `podman image mount REF` (read-only overlay); returns the mount point. */
+  async mountImage(ref: string): Promise<Result<string>> {
+    const qualified = this.requireQualified(ref);
+    if (!qualified.ok) return qualified;
+    const result = await this.call(['image', 'mount', ref], 'image-mount-failed');
+    // Tracked before the result is known: an aborted call may have mounted it.
+    this.owned.imageMounts.push(ref);
+    if (!result.ok) return result;
+    if (!result.value.startsWith('/')) {
+      return failWith({
+        step: this.options.step,
+        reason: 'image-mount-failed',
+        message: `no mount point for ${ref}`,
+      });
+    }
+    return result;
+  }
+
+  /** Undoes one image mount of this session (podman counts mounts, so others' mounts stay). */
+  async unmountImage(ref: string): Promise<Result<void>> {
+    const index = this.owned.imageMounts.lastIndexOf(ref);
+    if (index < 0) return ok(undefined);
+    this.owned.imageMounts.splice(index, 1);
+    const result = await this.exec(['image', 'umount', ref], { signal: false });
+    return result.ok ? ok(undefined) : fail(result.error.map((f) => this.explain(f, 'image-umount-failed')));
+  }
+
+  /** `podman pull REF` (TLS per registry settings); returns the image id. */
+  async pull(ref: string): Promise<Result<string>> {
+    const qualified = this.requireQualified(ref);
+    if (!qualified.ok) return qualified;
+    return this.call(['pull', '-q', ...tlsArgs(this.options.settings, ref), ref], 'podman-pull-failed');
+  }
+
+  /** `podman push SRC docker://DEST`; returns the pushed manifest digest. */
+  async push(options: { source: string; dest: string; digestFile: string }): Promise<Result<string>> {
+    const qualified = this.requireQualified(options.dest);
+    if (!qualified.ok) return qualified;
+    const tls = tlsArgs(this.options.settings, options.dest);
+    const args = [
+      'push',
+      '-q',
+      ...tls,
+      '--digestfile',
+      options.digestFile,
+      options.source,
+      `docker://${options.dest}`,
+    ];
+    return this.call(args, 'podman-push-failed');
+  }
+
+  /** Unmounts and removes everything this session made; never aborted, never throws. */
+  async cleanup(): Promise<Failure[]> {
+    const problems: Failure[] = [];
+    for (const ref of [...this.owned.imageMounts].reverse()) {
+      const result = await this.unmountImage(ref);
+      if (!result.ok) problems.push(...result.error);
+    }
+    for (const name of [...this.owned.containerMounts]) {
+      // The container may be gone already (a failed create): removal below unmounts anyway.
+      await this.exec(['unmount', name], { signal: false });
+      this.owned.containerMounts.delete(name);
+    }
+    for (const name of [...this.owned.containers]) {
+      const result = await this.exec(['rm', '-f', '--ignore', name], { signal: false });
+      if (result.ok) this.owned.containers.delete(name);
+      else problems.push(...result.error.map((f) => this.explain(f, 'container-cleanup-failed')));
+    }
+    return problems;
+  }
+}
+
+/** The parts of `podman image inspect` kiwibox uses. */
+export interface ImageInfo {
+  readonly id: string;
+  readonly digest: string;
+  readonly layers: number;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly names: readonly string[];
+}
+
+interface RawImageInfo {
+  Id: string;
+  Digest?: string;
+  RepoTags?: string[];
+  Labels?: Record<string, string> | null;
+  Config?: { Labels?: Record<string, string> | null };
+  RootFS?: { Layers?: string[] };
+}

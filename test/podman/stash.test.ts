@@ -1,0 +1,153 @@
+import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { BuildStep } from '../../src/config/model.js';
+import { checkStackDescription } from '../../src/executors/podman/description.js';
+import { stashExecutor } from '../../src/executors/podman/stash.js';
+import { createTestStore, type TestStore } from '../support/podman-store.js';
+import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { busyboxRoot, contextFor, projectOf, stashStep } from './fixtures.js';
+
+let store: TestStore;
+let registry: TestRegistry;
+let work: string;
+
+beforeAll(async () => {
+  registry = await startRegistry();
+  store = await createTestStore({ [registry.host]: { tlsVerify: false } });
+  work = await mkdtemp(join(tmpdir(), 'kiwibox-stash-test-'));
+});
+
+afterAll(async () => {
+  await store?.dispose();
+  await registry?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+afterEach(async () => {
+  expect(await store.leftovers()).toEqual([]);
+});
+
+describe('stash executor', () => {
+  test('two stashes give two layers; a deleted file becomes a whiteout; labels and CMD are set', async () => {
+    const root = await busyboxRoot(join(work, 'two'), { 'etc/removed': 'gone soon', 'etc/kept': 'v1' });
+    await mkdir(join(root, 'image'));
+    await writeFile(
+      join(root, 'image/config.xml'),
+      '<image schemaversion="7.5" name="x"><description type="system"><author>Jane Doe "JD"</author></description></image>',
+    );
+    const step = stashStep({ id: 'two', root: { dir: root }, name: 'two', tag: 't1' });
+    const project = projectOf(work, store.settings, [step]);
+    const ctx = await contextFor(project);
+
+    const first = await stashExecutor.run(step, ctx);
+    expect(first.ok, JSON.stringify(first)).toBe(true);
+    if (!first.ok) return;
+    expect(first.value.data.image).toBe('localhost/two:t1');
+    expect(first.value.data.layers).toBe('1');
+
+    await unlink(join(root, 'etc/removed'));
+    await writeFile(join(root, 'etc/kept'), 'v2');
+    const second = await stashExecutor.run(step, ctx);
+    expect(second.ok, JSON.stringify(second)).toBe(true);
+    if (!second.ok) return;
+    expect(second.value.data.layers).toBe('2');
+    expect(second.value.data.imageId).not.toBe(first.value.data.imageId);
+
+    const diff = await store.podman(['image', 'diff', 'localhost/two:t1']);
+    expect(diff).toMatch(/^D \/etc\/removed$/m);
+    const inspect = JSON.parse(await store.podman(['image', 'inspect', 'localhost/two:t1']))[0];
+    expect(inspect.Config.Cmd).toEqual(['/bin/sh']);
+    expect(inspect.Labels['io.osinside.kiwi.maintainer']).toBe("Jane Doe 'JD'");
+    expect(inspect.Labels['io.osinside.kiwi.meta']).toMatch(/^KIWI/);
+
+    const mount = await store.podman(['image', 'mount', 'localhost/two:t1']);
+    try {
+      const { readFile, readdir } = await import('node:fs/promises');
+      expect(await readFile(join(mount, 'etc/kept'), 'utf8')).toBe('v2');
+      expect(await readdir(join(mount, 'dev'))).toEqual([]);
+      expect(await readFile(join(mount, 'image/config.xml'), 'utf8')).toContain('Jane Doe');
+    } finally {
+      await store.podman(['image', 'umount', 'localhost/two:t1']);
+    }
+    expect(await stashExecutor.stillValid?.(step, second.value, project)).toBe(true);
+    expect(await stashExecutor.stillValid?.(step, first.value, project)).toBe(false);
+    await ctx.dispose();
+  });
+
+  test('push gives ref@digest and the registry serves it', async () => {
+    const root = await busyboxRoot(join(work, 'pushed'), { 'etc/hello': 'hi' });
+    const step = stashStep({
+      id: 'p',
+      root: { dir: root },
+      name: 'team/pushed',
+      tag: 'v1',
+      push: { registry: registry.host, tlsVerify: false },
+    });
+    const project = projectOf(work, store.settings, [step]);
+    const ctx = await contextFor(project);
+    const result = await stashExecutor.run(step, ctx);
+    expect(result.ok, JSON.stringify(result)).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.data.pushed).toMatch(
+      new RegExp(`^${registry.host}/team/pushed:v1@sha256:[0-9a-f]{64}$`),
+    );
+    const tags = await fetch(`http://${registry.host}/v2/team/pushed/tags/list`).then((r) => r.json());
+    expect(tags).toEqual({ name: 'team/pushed', tags: ['v1'] });
+    await ctx.dispose();
+  });
+
+  test('invalid names and a boxed build root are failures with reasons', async () => {
+    const bad = stashStep({ id: 'bad', root: { dir: work }, name: 'Upper', tag: 'bad tag' });
+    const ctx = await contextFor(projectOf(work, store.settings, [bad]));
+    const result = await stashExecutor.run(bad, ctx);
+    expect(result.ok).toBe(false);
+    if (!result.ok)
+      expect(result.error.map((f) => f.reason).sort()).toEqual(['invalid-image-name', 'invalid-image-tag']);
+
+    const build: BuildStep = {
+      kind: 'build',
+      id: 'vm',
+      deps: [],
+      location: bad.location,
+      fields: {},
+      description: work,
+      targetDir: join(work, 'out'),
+      profiles: [],
+      kiwiArgs: [],
+      box: 'debian',
+      sharing: '9p',
+      timeout: 60,
+    };
+    const fromBox = stashStep({ id: 's', root: { build: 'vm' }, name: 'boxed' });
+    const boxed = await stashExecutor.run(
+      fromBox,
+      await contextFor(projectOf(work, store.settings, [build, fromBox])),
+    );
+    expect(boxed.ok).toBe(false);
+    if (!boxed.ok) expect(boxed.error[0]?.reason).toBe('root-unavailable');
+    await ctx.dispose();
+  });
+
+  test('missing root is root-missing', async () => {
+    const step = stashStep({ id: 'm', root: { dir: join(work, 'nope') }, name: 'missing' });
+    const result = await stashExecutor.run(step, await contextFor(projectOf(work, store.settings, [step])));
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error[0]?.reason).toBe('root-missing');
+  });
+});
+
+describe('checkStackDescription', () => {
+  test('a bootstrap section is refused, image packages are fine', () => {
+    const withBootstrap =
+      '<image name="a"><packages type="image"/><packages type="bootstrap"><package name="x"/></packages></image>';
+    expect(checkStackDescription(withBootstrap)).toMatch(/bootstrap/);
+    expect(
+      checkStackDescription(
+        '<image name="a"><packages type="image"><package name="less"/></packages></image>',
+      ),
+    ).toBeUndefined();
+    expect(checkStackDescription('<nope/>')).toMatch(/not a KIWI/);
+  });
+});
