@@ -36,12 +36,20 @@ export function projectOf(dir: string, podman: PodmanSettings, steps: readonly S
   };
 }
 
+const scratch: string[] = [];
+
+/** Removes the scratch dirs of every context `contextFor` made (call in afterAll). */
+export async function disposeContexts(): Promise<void> {
+  for (const dir of scratch.splice(0)) await rm(dir, { recursive: true, force: true });
+}
+
 /** A context whose output lines are collected in `lines`. */
 export async function contextFor(
   project: Project,
   options: { signal?: AbortSignal; upstream?: ReadonlyMap<string, StepOutputs> } = {},
 ): Promise<ExecutorContext & { lines: string[]; dispose(): Promise<void> }> {
   const tmp = await mkdtemp(join(tmpdir(), 'kiwibox-step-'));
+  scratch.push(tmp);
   const lines: string[] = [];
   return {
     project,
@@ -69,6 +77,53 @@ export async function busyboxRoot(
   await writeFile(join(dir, 'dev/should-not-be-stashed'), 'x');
   await writeTree(dir, files);
   return dir;
+}
+
+/** A description kiwi-ng `system create` can build from a busybox tree (tbz, nothing to install). */
+export function busyboxDescription(name: string): string {
+  return `<?xml version="1.0" encoding="utf-8"?>
+<image schemaversion="7.5" name="${name}">
+  <description type="system">
+    <author>kiwibox test</author>
+    <contact>test@localhost</contact>
+    <specification>busybox tree</specification>
+  </description>
+  <preferences>
+    <version>1.0.0</version>
+    <packagemanager>apt</packagemanager>
+    <type image="tbz"/>
+  </preferences>
+  <repository type="apt-deb" distribution="bookworm" components="main" repository_gpgcheck="false">
+    <source path="file:///nonexistent"/>
+  </repository>
+  <packages type="image"/>
+</image>
+`;
+}
+
+/**
+ * A busybox root kiwi-ng can `system create` from: `/image/config.xml`, plus the empty dpkg state and
+ * doc dir kiwi's package listing reads.
+ */
+export async function kiwiBusyboxRoot(
+  dir: string,
+  name: string,
+  files: Readonly<Record<string, string>> = {},
+) {
+  await busyboxRoot(dir, {
+    'image/config.xml': busyboxDescription(name),
+    'var/lib/dpkg/status': '',
+    'usr/share/doc/.keep': '',
+    ...files,
+  });
+  return dir;
+}
+
+/** kiwi-ng runtime config for tests: xz -0 instead of the slow default. Returns its path. */
+export async function fastKiwiConfig(dir: string): Promise<string> {
+  const file = join(dir, 'kiwi-fast.yml');
+  await writeFile(file, "xz:\n  - options: '-0 --threads=0'\n");
+  return file;
 }
 
 /** Writes `files` (path relative to `dir` → content) below `dir`. */

@@ -7,7 +7,7 @@ import { checkStackDescription } from '../../src/executors/podman/description.js
 import { stashExecutor } from '../../src/executors/podman/stash.js';
 import { createTestStore, type TestStore } from '../support/podman-store.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
-import { busyboxRoot, contextFor, projectOf, stashStep } from './fixtures.js';
+import { busyboxRoot, contextFor, disposeContexts, projectOf, stashStep } from './fixtures.js';
 
 let store: TestStore;
 let registry: TestRegistry;
@@ -20,6 +20,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await disposeContexts();
   await store?.dispose();
   await registry?.stop();
   if (work) await rm(work, { recursive: true, force: true });

@@ -1,0 +1,198 @@
+/**
+ * Stack executor: images are mounted in order and rsynced (union, no --delete) into
+ * `<staging>/build/image-root`, then kiwi-ng builds from that root: `system create` rebuilds from
+ * the stash's own `/image/config.xml`, `system build --allow-existing-root` applies a description
+ * on top. Everything happens in a staging dir swapped in on success, so a failed or interrupted
+ * stack leaves nothing that blocks the next run (upstream refuses to start over a half-built root).
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { StackStep } from '../../config/model.js';
+import { fail, failWith, ok, type Result } from '../../core/result.js';
+import { checkKiwiArgs } from '../../kiwi/build-options.js';
+import { runKiwiNg } from '../kiwi/kiwi-ng.js';
+import { readKiwiResult } from '../kiwi/result-file.js';
+import { stagingPaths, withStagingDir } from '../kiwi/staging.js';
+import type { ExecutorContext, StepExecutor, StepOutputs } from '../types.js';
+import { checkStackDescription, findDescriptionFile } from './description.js';
+import { imageFingerprints, type StackImage, stackImages } from './images.js';
+import { PodmanSession } from './podman.js';
+import { rsyncKeepingMode } from './rsync.js';
+
+/** The root a stack fills, relative to the (staging) target dir: where `system build` expects it. */
+export const STACK_ROOT = join('build', 'image-root');
+
+/** Checks the stack's description (if any) before anything is mounted. */
+async function checkDescription(step: StackStep): Promise<Result<void>> {
+  if (step.description === undefined) return ok(undefined);
+  const file = await findDescriptionFile(step.description);
+  if (!file) {
+    return failWith({
+      step: step.id,
+      reason: 'description-missing',
+      message: `no config.xml or *.kiwi in ${step.description}`,
+      location: step.fields.description,
+    });
+  }
+  const problem = checkStackDescription(await readFile(file, 'utf8'));
+  if (!problem) return ok(undefined);
+  return failWith({
+    step: step.id,
+    reason: 'bootstrap-into-existing-root',
+    message: `${file}: ${problem}`,
+    location: step.fields.description,
+  });
+}
+
+/** Mounts each image in order and syncs it into `root`; every mount is undone before returning. */
+export async function stackInto(options: {
+  images: readonly StackImage[];
+  root: string;
+  keepDirlinks: boolean;
+  session: PodmanSession;
+  ctx: Pick<ExecutorContext, 'signal' | 'output' | 'tmpDir'>;
+  step?: string;
+}): Promise<Result<void>> {
+  const { session, ctx } = options;
+  for (const image of options.images) {
+    if (ctx.signal.aborted)
+      return failWith({ step: options.step, reason: 'cancelled', message: 'stack cancelled' });
+    const mount = await session.mountImage(image.ref);
+    if (!mount.ok) return mount;
+    try {
+      ctx.output(`sync ${image.ref}`);
+      const synced = await rsyncKeepingMode({
+        source: mount.value,
+        target: options.root,
+        keepDirlinks: options.keepDirlinks,
+        cwd: ctx.tmpDir,
+        signal: ctx.signal,
+        step: options.step,
+        onLine: (line) => ctx.output(line, 'stderr'),
+      });
+      if (!synced.ok) return synced;
+    } finally {
+      const unmounted = await session.unmountImage(image.ref);
+      if (!unmounted.ok) ctx.output(`cleanup: ${unmounted.error[0]?.message}`, 'stderr');
+    }
+  }
+  return ok(undefined);
+}
+
+/** kiwi-ng after the root is filled: `system create` without a description, else `system build`. */
+async function runKiwi(step: StackStep, staging: string, ctx: ExecutorContext): Promise<Result<void>> {
+  const checked = checkKiwiArgs(step.kiwiArgs);
+  if (checked.problems.length > 0) {
+    return fail(checked.problems.map((p) => ({ step: step.id, reason: p.reason, message: p.message })));
+  }
+  const { global, command } = checked.split;
+  const root = join(staging, STACK_ROOT);
+  let args: string[];
+  if (step.description === undefined) {
+    // `system create` takes only --signing-key of the build options.
+    const wrong = command.filter((arg) => !arg.startsWith('--signing-key='));
+    if (wrong.length > 0) {
+      return failWith({
+        step: step.id,
+        reason: 'kiwi-option-not-for-create',
+        message: `without a description the stack runs kiwi-ng system create, which does not take ${wrong.join(' ')}`,
+      });
+    }
+    args = ['--root', root, '--target-dir', staging, ...command];
+  } else {
+    const extra = command.filter((arg) => arg !== '--allow-existing-root');
+    args = ['--description', step.description, '--target-dir', staging, '--allow-existing-root', ...extra];
+  }
+  const result = await runKiwiNg({
+    command: ['system', step.description === undefined ? 'create' : 'build'],
+    type: step.type,
+    profiles: step.profiles,
+    globalArgs: global,
+    args,
+    cwd: ctx.project.dir,
+    signal: ctx.signal,
+    onLine: ctx.output,
+    step: step.id,
+  });
+  if (!result.ok) {
+    return fail(
+      result.error.map((f) => (f.reason === 'exit-non-zero' ? { ...f, reason: 'kiwi-failed' } : f)),
+    );
+  }
+  const built = await readKiwiResult({ targetDir: staging, step: step.id });
+  return built.ok ? ok(undefined) : built;
+}
+
+/** See the file comment. Output: the kiwi-ng result files; data `images` = the stacked refs with ids. */
+export const stackExecutor: StepExecutor<StackStep> = {
+  tools: (step) => ['podman', 'rsync', 'kiwi-ng', ...(hasRemote(step) ? ['skopeo'] : [])],
+  inputs: (step) => ({
+    dirs: step.description === undefined ? [] : [step.description],
+    files: [],
+    globs: [],
+  }),
+
+  async extra(step, { project, signal }) {
+    const session = new PodmanSession({ settings: project.podman, cwd: project.dir, signal, step: step.id });
+    return imageFingerprints({ step, project, signal, session });
+  },
+
+  async run(step, ctx): Promise<Result<StepOutputs>> {
+    const images = stackImages(step, ctx.project);
+    if (!images.ok) return images;
+    const description = await checkDescription(step);
+    if (!description.ok) return description;
+    const session = new PodmanSession({
+      settings: ctx.project.podman,
+      cwd: ctx.tmpDir,
+      signal: ctx.signal,
+      step: step.id,
+      onLine: (line) => ctx.output(line, 'stderr'),
+    });
+    const ids: string[] = [];
+    try {
+      for (const image of images.value) {
+        if (image.remote) {
+          ctx.output(`pull ${image.ref}`);
+          const pulled = await session.pull(image.ref);
+          if (!pulled.ok) return pulled;
+        }
+        const info = await session.inspectImage(image.ref);
+        if (!info.ok) return info;
+        ids.push(`${image.ref}@${info.value.id}`);
+      }
+      const built = await withStagingDir(step.targetDir, async (staging) => {
+        const root = join(staging, STACK_ROOT);
+        await mkdir(root, { recursive: true, mode: 0o755 });
+        const stacked = await stackInto({
+          images: images.value,
+          root,
+          keepDirlinks: step.keepDirlinks,
+          session,
+          ctx,
+          step: step.id,
+        });
+        if (!stacked.ok) return stacked;
+        return runKiwi(step, staging, ctx);
+      });
+      if (!built.ok) return built;
+    } finally {
+      const problems = await session.cleanup();
+      for (const problem of problems) ctx.output(`cleanup: ${problem.message}`, 'stderr');
+    }
+    const files = await readKiwiResult({
+      targetDir: step.targetDir,
+      builtIn: stagingPaths(step.targetDir).staging,
+      step: step.id,
+    });
+    if (!files.ok) return files;
+    return ok({ files: files.value, data: { images: ids.join(' ') } });
+  },
+};
+
+function hasRemote(step: StackStep): boolean {
+  return (
+    step.fromRegistry !== undefined ||
+    step.images.some((image) => 'ref' in image && !image.ref.startsWith('localhost/'))
+  );
+}

@@ -1,0 +1,231 @@
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { StackStep, StashStep } from '../../src/config/model.js';
+import { stackExecutor } from '../../src/executors/podman/stack.js';
+import { stashExecutor } from '../../src/executors/podman/stash.js';
+import { runProcess } from '../../src/executors/process.js';
+import { createTestStore, type TestStore } from '../support/podman-store.js';
+import { startRegistry, type TestRegistry } from '../support/registry.js';
+import {
+  busyboxRoot,
+  contextFor,
+  disposeContexts,
+  fastKiwiConfig,
+  kiwiBusyboxRoot,
+  projectOf,
+  stackStep,
+  stashStep,
+} from './fixtures.js';
+
+let store: TestStore;
+let registry: TestRegistry;
+let work: string;
+let fastConfig: string;
+
+beforeAll(async () => {
+  registry = await startRegistry();
+  store = await createTestStore({ [registry.host]: { tlsVerify: false } });
+  work = await mkdtemp(join(tmpdir(), 'kiwibox-stack-test-'));
+  fastConfig = await fastKiwiConfig(work);
+});
+
+afterAll(async () => {
+  await disposeContexts();
+  await store?.dispose();
+  await registry?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+afterEach(async () => {
+  expect(await store.leftovers()).toEqual([]);
+});
+
+/** Runs stash steps (in order) and fails the test on any failure. */
+async function stash(...steps: StashStep[]): Promise<void> {
+  for (const step of steps) {
+    const result = await stashExecutor.run(step, await contextFor(projectOf(work, store.settings, steps)));
+    expect(result.ok, JSON.stringify(result)).toBe(true);
+  }
+}
+
+async function tarList(file: string): Promise<string[]> {
+  const listed = await runProcess({ argv: ['tar', '-tJf', file], cwd: work });
+  if (!listed.ok) throw new Error(`tar -t ${file} failed`);
+  return listed.value.stdout.split('\n').map((entry) => entry.replace(/^\.\//, ''));
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+describe('stack executor', () => {
+  test('push, delete locally, stack from the registry, then kiwi-ng system create', async () => {
+    const base = stashStep({
+      id: 'base',
+      root: { dir: await kiwiBusyboxRoot(join(work, 'base'), 'stacked', { 'etc/base-only': 'b' }) },
+      name: 'reg/base',
+      push: { registry: registry.host, tlsVerify: false },
+    });
+    const app = stashStep({
+      id: 'app',
+      root: { dir: await busyboxRoot(join(work, 'app'), { 'opt/app/hello': 'hello' }) },
+      name: 'reg/app',
+      push: { registry: registry.host, tlsVerify: false },
+    });
+    await stash(base, app);
+    await store.podman(['rmi', '-f', 'localhost/reg/base:latest', 'localhost/reg/app:latest']);
+    expect(await store.podman(['images', '-q'])).toBe('');
+
+    const step: StackStep = stackStep({
+      id: 'vm',
+      images: [{ stash: 'base' }, { stash: 'app' }],
+      fromRegistry: registry.host,
+      targetDir: join(work, 'out-registry'),
+      kiwiArgs: ['--config', fastConfig],
+    });
+    const project = projectOf(work, store.settings, [base, app, step]);
+    const extra = await stackExecutor.extra?.(step, { project, signal: new AbortController().signal });
+    expect(extra?.ok, JSON.stringify(extra)).toBe(true);
+    if (extra?.ok) {
+      expect(Object.keys(extra.value).sort()).toEqual([
+        `image ${registry.host}/reg/app:latest`,
+        `image ${registry.host}/reg/base:latest`,
+      ]);
+    }
+    const ctx = await contextFor(project);
+    const result = await stackExecutor.run(step, ctx);
+    expect(result.ok, JSON.stringify(result) + ctx.lines.slice(-20).join('\n')).toBe(true);
+    if (!result.ok) return;
+    const archive = result.value.files.find((file) => file.endsWith('.tar.xz'));
+    expect(archive).toBeDefined();
+    expect(archive?.startsWith(join(work, 'out-registry'))).toBe(true);
+    const entries = await tarList(archive as string);
+    expect(entries).toContain('opt/app/hello');
+    expect(entries).toContain('etc/base-only');
+    expect(entries).toContain('usr/bin/busybox');
+    const root = join(work, 'out-registry', 'build', 'image-root');
+    expect((await stat(root)).mode & 0o777).toBe(0o755);
+    expect(result.value.data.images).toContain(`${registry.host}/reg/app:latest@`);
+    expect(await readdir(work)).not.toContain('.out-registry.kiwibox-staging');
+  });
+
+  test('a moved remote tag changes the digest extra() reports', async () => {
+    const one = stashStep({
+      id: 'one',
+      root: { dir: await busyboxRoot(join(work, 'm1'), { a: '1' }) },
+      name: 'm1',
+    });
+    const two = stashStep({
+      id: 'two',
+      root: { dir: await busyboxRoot(join(work, 'm2'), { a: '2' }) },
+      name: 'm2',
+    });
+    await stash(one, two);
+    const ref = `${registry.host}/moving/tag:v1`;
+    const step = stackStep({ id: 's', images: [{ ref }], targetDir: join(work, 'out-moving') });
+    const project = projectOf(work, store.settings, [step]);
+    const signal = new AbortController().signal;
+    await store.podman(['push', '-q', '--tls-verify=false', 'localhost/m1:latest', `docker://${ref}`]);
+    const before = await stackExecutor.extra?.(step, { project, signal });
+    await store.podman(['push', '-q', '--tls-verify=false', 'localhost/m2:latest', `docker://${ref}`]);
+    const after = await stackExecutor.extra?.(step, { project, signal });
+    expect(before?.ok && after?.ok, JSON.stringify([before, after])).toBe(true);
+    if (!before?.ok || !after?.ok) return;
+    expect(before.value[`image ${ref}`]).toMatch(/^sha256:/);
+    expect(after.value[`image ${ref}`]).toMatch(/^sha256:/);
+    expect(after.value[`image ${ref}`]).not.toBe(before.value[`image ${ref}`]);
+  });
+
+  test('failures (missing image, kiwi-ng failing after the sync) leave nothing; a retry then succeeds', async () => {
+    const good = stashStep({
+      id: 'good',
+      root: { dir: await kiwiBusyboxRoot(join(work, 'good'), 'retry') },
+      name: 'retry/good',
+    });
+    const plain = stashStep({
+      id: 'plain',
+      root: { dir: await busyboxRoot(join(work, 'plain')) },
+      name: 'retry/plain',
+    });
+    await stash(good, plain);
+    const targetDir = join(work, 'out-retry');
+    const missing = stackStep({
+      id: 'r',
+      images: [{ stash: 'good' }, { ref: 'localhost/retry/missing:1' }],
+      targetDir,
+      kiwiArgs: ['--config', fastConfig],
+    });
+    const project = projectOf(work, store.settings, [good, plain, missing]);
+    const first = await stackExecutor.run(missing, await contextFor(project));
+    expect(first.ok).toBe(false);
+    if (!first.ok) expect(first.error[0]?.reason).toBe('image-not-found');
+    expect(await exists(targetDir)).toBe(false);
+
+    // The plain tree has no /image/config.xml: the sync works, kiwi-ng system create fails.
+    const noDescription = { ...missing, images: [{ stash: 'plain' }] };
+    const second = await stackExecutor.run(noDescription, await contextFor(project));
+    expect(second.ok).toBe(false);
+    if (!second.ok) expect(second.error[0]?.reason).toBe('kiwi-failed');
+    expect(await exists(targetDir)).toBe(false);
+    expect((await readdir(work)).filter((name) => name.includes('kiwibox-staging'))).toEqual([]);
+
+    const retry = { ...missing, images: [{ stash: 'plain' }, { stash: 'good' }] };
+    const third = await stackExecutor.run(retry, await contextFor(project));
+    expect(third.ok, JSON.stringify(third)).toBe(true);
+    expect(await exists(join(targetDir, 'kiwi.result.json'))).toBe(true);
+  });
+
+  test('abort during the sync leaves no mount, no work container and no target', async () => {
+    const bigRoot = await busyboxRoot(join(work, 'big'));
+    for (let i = 0; i < 60; i++) await writeFile(join(bigRoot, `f${i}.bin`), Buffer.alloc(1 << 20, i));
+    const big = stashStep({ id: 'big', root: { dir: bigRoot }, name: 'abort/big' });
+    await stash(big);
+    const targetDir = join(work, 'out-abort');
+    const step = stackStep({ id: 'a', images: [{ stash: 'big' }, { stash: 'big' }], targetDir });
+    const controller = new AbortController();
+    const ctx = await contextFor(projectOf(work, store.settings, [big, step]), { signal: controller.signal });
+    const output = ctx.output;
+    const aborting = {
+      ...ctx,
+      output: (line: string, stream?: 'stdout' | 'stderr') => {
+        output(line, stream);
+        if (line.startsWith('sync ')) setTimeout(() => controller.abort(), 20);
+      },
+    };
+    const result = await stackExecutor.run(step, aborting);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error[0]?.reason).toBe('cancelled');
+    expect(await exists(targetDir)).toBe(false);
+  });
+
+  test('a description with a bootstrap section and short names are refused before anything is mounted', async () => {
+    const description = join(work, 'desc-bootstrap');
+    await busyboxRoot(description);
+    await writeFile(
+      join(description, 'config.xml'),
+      '<image name="x"><packages type="bootstrap"><package name="a"/></packages></image>',
+    );
+    const step = stackStep({
+      id: 'b',
+      images: [{ ref: 'localhost/whatever:1' }],
+      description,
+      targetDir: join(work, 'out-b'),
+    });
+    const result = await stackExecutor.run(step, await contextFor(projectOf(work, store.settings, [step])));
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error[0]?.reason).toBe('bootstrap-into-existing-root');
+
+    const short = stackStep({ id: 'c', images: [{ ref: 'busybox:latest' }], targetDir: join(work, 'out-c') });
+    const shortResult = await stackExecutor.run(
+      short,
+      await contextFor(projectOf(work, store.settings, [short])),
+    );
+    expect(shortResult.ok).toBe(false);
+    if (!shortResult.ok) expect(shortResult.error[0]?.reason).toBe('short-image-name');
+  });
+});
