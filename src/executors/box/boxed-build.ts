@@ -1,0 +1,129 @@
+/**
+ * Builds with `box:` set: kiwi-ng runs inside the box VM (guest protocol of the official boxes), the
+ * description shared read-only, the bundle written into a staging dir that replaces the target dir
+ * only when result.code says 0 and the reported files exist.
+ */
+import { access, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Box, boxFromData } from '../../boxes/box.js';
+import type { BoxStep, BuildStep, Project } from '../../config/model.js';
+import { failWith, ok, type Result } from '../../core/result.js';
+import { checkKiwiArgs } from '../../kiwi/build-options.js';
+import { KIWI_RESULT_FILE, readKiwiResult } from '../kiwi/result-file.js';
+import { withStagingDir } from '../kiwi/staging.js';
+import type { ExecutorContext, StepExecutor, StepOutputs } from '../types.js';
+import { resolveAccel } from './accel.js';
+import { qemuBinary } from './qemu-argv.js';
+import { checkResultCode, listBundle, RESULT_CODE } from './result-code.js';
+import { runVm } from './vm.js';
+
+/** Where the guest mounts the bundle share: kiwi.result.json written there names files under it. */
+const GUEST_BUNDLE = '/bundle';
+
+/** The kiwi-ng arguments carried in `kiwi="…"`: globals, `system build`, build options. */
+export function boxedKiwiArgs(step: Pick<BuildStep, 'type' | 'profiles' | 'kiwiArgs'>): string[] {
+  const { split } = checkKiwiArgs(step.kiwiArgs);
+  const args: string[] = [];
+  if (step.type) args.push(`--type=${step.type}`);
+  for (const profile of step.profiles) args.push(`--profile=${profile}`);
+  args.push(...split.global, 'system', 'build', ...split.command);
+  return args;
+}
+
+function boxStepOf(project: Project | undefined, step: BuildStep): BoxStep | undefined {
+  const boxStep = step.box === undefined ? undefined : project?.steps.get(step.box);
+  return boxStep?.kind === 'box' ? boxStep : undefined;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Files of the bundle: from kiwi.result.json if the guest wrote one, else every file in it. */
+async function bundleFiles(dir: string, step: string): Promise<Result<string[]>> {
+  if (await exists(join(dir, KIWI_RESULT_FILE)))
+    return readKiwiResult({ targetDir: dir, builtIn: GUEST_BUNDLE, step });
+  const files = await listBundle(dir);
+  const artifacts = files.filter((file) => !/\/result\.(code|log)$/.test(file));
+  if (artifacts.length > 0) return ok(files);
+  return failWith({
+    step,
+    reason: 'result-missing',
+    message: `the box reported success but bundled no files into ${dir}`,
+  });
+}
+
+async function runBoxed(step: BuildStep, ctx: ExecutorContext): Promise<Result<StepOutputs>> {
+  const box: Box | undefined =
+    step.box === undefined ? undefined : boxFromData(ctx.upstream.get(step.box)?.data);
+  if (!box) {
+    return failWith({
+      step: step.id,
+      reason: 'box-missing',
+      message: `box '${step.box}' has no resolved box in its outputs (did the box step run?)`,
+      location: step.fields.box ?? step.location,
+    });
+  }
+  const accel = await resolveAccel({
+    requested: boxStepOf(ctx.project, step)?.accel ?? 'auto',
+    arch: box.arch,
+    kernel: box.kernel,
+    output: ctx.output,
+    step: step.id,
+  });
+  if (!accel.ok) return accel;
+  const built = await withStagingDir(step.targetDir, async (staging) => {
+    // A result.code left from an earlier run must never be read as this run's.
+    await rm(join(staging, RESULT_CODE), { force: true });
+    const ran = await runVm({
+      box,
+      accel: accel.value,
+      kiwiArgs: boxedKiwiArgs(step),
+      shares: [
+        { tag: 'kiwidescription', path: step.description, readonly: true },
+        { tag: 'kiwibundle', path: staging, readonly: false },
+      ],
+      sharing: step.sharing,
+      // Full boxes (with a disk) wait for their NIC and fetch packages; initrd-only boxes need no network.
+      network: box.disk ? {} : undefined,
+      timeoutMs: step.timeout * 1000,
+      signal: ctx.signal,
+      output: ctx.output,
+      step: step.id,
+    });
+    if (!ran.ok) return ran;
+    const code = await checkResultCode({ dir: staging, consoleTail: ran.value.console, step: step.id });
+    if (!code.ok) return code;
+    return bundleFiles(staging, step.id);
+  });
+  if (!built.ok) return built;
+  const files = await bundleFiles(step.targetDir, step.id);
+  return files.ok ? ok({ files: files.value, data: { box: box.digest } }) : files;
+}
+
+/**
+ * The boxed-build executor. With the project it can name the exact emulator and weigh the step by the
+ * box's vCPUs; without it, both emulators are listed and the weight is 1.
+ */
+export function createBoxedBuildExecutor(
+  options: { readonly project?: Project } = {},
+): StepExecutor<BuildStep> {
+  const { project } = options;
+  return {
+    tools: (step) => {
+      const boxStep = boxStepOf(project, step);
+      return boxStep ? [qemuBinary(boxStep.arch)] : [qemuBinary('x86_64'), qemuBinary('aarch64')];
+    },
+    inputs: (step) => ({ dirs: [step.description], files: [], globs: [] }),
+    weight: (step) => boxStepOf(project, step)?.cpus ?? 1,
+    run: runBoxed,
+  };
+}
+
+/** The executor without project knowledge (see createBoxedBuildExecutor). */
+export const boxedBuildExecutor: StepExecutor<BuildStep> = createBoxedBuildExecutor();
