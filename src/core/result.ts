@@ -36,7 +36,10 @@ export const ok = <T>(value: T): { ok: true; value: T } => ({ ok: true, value })
 export const fail = <E = Failure[]>(error: E): { ok: false; error: E } => ({ ok: false, error });
 
 /** A single failure as a failed Result. */
-export const failWith = (failure: Failure): { ok: false; error: Failure[] } => ({ ok: false, error: [failure] });
+export const failWith = (failure: Failure): { ok: false; error: Failure[] } => ({
+  ok: false,
+  error: [failure],
+});
 
 /** For exhaustive switches: a compile error where a case is missing. */
 export function unreachable(value: never): never {

@@ -4,7 +4,7 @@
  * because a `sh -c` task or a tool that forks would otherwise leave orphans behind.
  */
 import { execa } from 'execa';
-import { type Failure, type Result, fail, ok } from '../core/result.js';
+import { type Failure, fail, ok, type Result } from '../core/result.js';
 
 export interface RunProcessOptions {
   /** Program and arguments; never a shell string. */
@@ -124,14 +124,20 @@ export async function runProcess(options: RunProcessOptions): Promise<Result<Pro
     return fail([{ ...base, reason: 'timeout', message: `${file} timed out after ${options.timeoutMs} ms` }]);
   }
   if (result.failed && result.exitCode === undefined && result.signal === undefined) {
-    const failure: Failure = { ...base, reason: 'spawn-error', message: `cannot start ${file}: ${result.shortMessage}` };
+    const failure: Failure = {
+      ...base,
+      reason: 'spawn-error',
+      message: `cannot start ${file}: ${result.shortMessage}`,
+    };
     return fail([failure]);
   }
   if (result.signal) {
     return fail([{ ...base, reason: 'signal', message: `${command} was killed by ${result.signal}` }]);
   }
   if (result.exitCode !== 0) {
-    return fail([{ ...base, reason: 'exit-non-zero', message: `${command} exited with code ${result.exitCode}` }]);
+    return fail([
+      { ...base, reason: 'exit-non-zero', message: `${command} exited with code ${result.exitCode}` },
+    ]);
   }
   return ok({ exitCode: 0, stdout, stderr });
 }

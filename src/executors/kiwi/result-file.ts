@@ -5,7 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { type Result, errorMessage, fail, ok } from '../../core/result.js';
+import { errorMessage, fail, ok, type Result } from '../../core/result.js';
 
 export const KIWI_RESULT_FILE = 'kiwi.result.json';
 
@@ -22,7 +22,9 @@ export async function readKiwiResult(options: {
   try {
     parsed = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
-    return fail([{ step, reason: 'result-unreadable', message: `cannot read ${file}: ${errorMessage(error)}` }]);
+    return fail([
+      { step, reason: 'result-unreadable', message: `cannot read ${file}: ${errorMessage(error)}` },
+    ]);
   }
   if (typeof parsed !== 'object' || parsed === null) {
     return fail([{ step, reason: 'result-unreadable', message: `${file} is not a JSON object` }]);
@@ -42,7 +44,9 @@ export async function readKiwiResult(options: {
     try {
       await stat(path);
     } catch {
-      return fail([{ step, reason: 'result-missing', message: `kiwi-ng reported ${path}, but it does not exist` }]);
+      return fail([
+        { step, reason: 'result-missing', message: `kiwi-ng reported ${path}, but it does not exist` },
+      ]);
     }
   }
   return ok([...files].sort());

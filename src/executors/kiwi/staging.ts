@@ -2,9 +2,10 @@
  * Build into a staging dir beside the target and swap it in only on success, so a failed or
  * interrupted build never leaves a half-replaced target dir.
  */
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Result } from '../../core/result.js';
+import { removeTree } from './mounts.js';
 
 /** Staging and trash names are fixed per target so that leftovers of a killed run are found and removed. */
 export function stagingPaths(targetDir: string): { staging: string; trash: string } {
@@ -22,18 +23,18 @@ export async function withStagingDir<T>(
   build: (staging: string) => Promise<Result<T>>,
 ): Promise<Result<T>> {
   const { staging, trash } = stagingPaths(targetDir);
-  await rm(staging, { recursive: true, force: true });
-  await rm(trash, { recursive: true, force: true });
+  await removeTree(staging);
+  await removeTree(trash);
   await mkdir(staging, { recursive: true });
   let result: Result<T>;
   try {
     result = await build(staging);
   } catch (error) {
-    await rm(staging, { recursive: true, force: true });
+    await removeTree(staging);
     throw error;
   }
   if (!result.ok) {
-    await rm(staging, { recursive: true, force: true });
+    await removeTree(staging);
     return result;
   }
   await mkdir(dirname(targetDir), { recursive: true });
@@ -43,6 +44,6 @@ export async function withStagingDir<T>(
     // No previous target.
   }
   await rename(staging, targetDir);
-  await rm(trash, { recursive: true, force: true });
+  await removeTree(trash);
   return result;
 }

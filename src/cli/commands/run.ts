@@ -1,0 +1,51 @@
+import type { Project } from '../../config/model.js';
+import { allExecutors } from '../../executors/all.js';
+import { buildGraph, topologicalOrder } from '../../graph/graph.js';
+import { createReporter, defaultReporter } from '../../reporters/create.js';
+import type { Output } from '../../reporters/output.js';
+import { runSteps } from '../../scheduler/run.js';
+import { EXIT, type GlobalOptions } from '../options.js';
+import { fingerprintServices, openSession } from '../session.js';
+import { interruptController } from '../signals.js';
+
+/** Runs an already validated project (also used by the compatibility commands). */
+export async function runProject(options: {
+  readonly project: Project;
+  readonly order?: readonly string[];
+  readonly global: GlobalOptions;
+}): Promise<number> {
+  const { project, global } = options;
+  const order = options.order ?? topologicalOrder(project, buildGraph(project.steps));
+  const reporter = createReporter(global.reporter ?? defaultReporter(), global.cwd);
+  const interrupt = interruptController(() => {
+    reporter.close();
+    process.exit(EXIT.interrupted);
+  });
+  try {
+    const summary = await runSteps({
+      project,
+      order,
+      lookup: allExecutors(),
+      services: fingerprintServices(project.stateDir),
+      emit: (event) => reporter.event(event),
+      jobs: global.jobs,
+      keepGoing: global.keepGoing,
+      force: global.force,
+      signal: interrupt.signal,
+    });
+    if (summary.interrupted) return EXIT.interrupted;
+    return summary.failed > 0 ? EXIT.failed : EXIT.ok;
+  } finally {
+    interrupt.dispose();
+    reporter.close();
+  }
+}
+
+export async function runCommand(global: GlobalOptions, targets: string[], out: Output): Promise<number> {
+  const session = await openSession(global, targets);
+  if (!session.ok) {
+    out.failures(session.error);
+    return EXIT.badInput;
+  }
+  return runProject({ project: session.value.project, order: session.value.order, global });
+}

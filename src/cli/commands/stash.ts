@@ -1,0 +1,122 @@
+/**
+ * `kiwibox stash list` and the seed's `kiwibox stash --root DIR [--container-name N] [--tag T]`,
+ * `kiwibox stash --list`; also registers `kiwibox stackbuild` (stackbuild.ts).
+ */
+import type { Command } from 'commander';
+import type { Project } from '../../config/model.js';
+import {
+  type CompatPodmanOptions,
+  compatPodmanSettings,
+  stashProject,
+} from '../../executors/podman/compat.js';
+import { listStashes, type StashListing } from '../../executors/podman/list.js';
+import { registerStackbuildCommand } from './stackbuild.js';
+
+/** Where the commands print. */
+export interface CommandIo {
+  print(line: string): void;
+  error(line: string): void;
+}
+
+/** Runs a one-step project through the normal pipeline (fingerprints, reporters); returns the exit code. */
+export type ProjectRunner = (project: Project) => Promise<number>;
+
+const BAD_INPUT = 2;
+
+/** The store options the compatibility commands take (else KIWIBOX_PODMAN_* variables). */
+export function addPodmanOptions(command: Command): Command {
+  return command
+    .option('--podman-root <dir>', 'podman --root (image store); env KIWIBOX_PODMAN_ROOT')
+    .option('--podman-runroot <dir>', 'podman --runroot; env KIWIBOX_PODMAN_RUNROOT')
+    .option('--podman-tmpdir <dir>', 'podman --tmpdir; env KIWIBOX_PODMAN_TMPDIR')
+    .option('--storage-driver <driver>', 'podman --storage-driver; env KIWIBOX_PODMAN_STORAGE_DRIVER')
+    .option(
+      '--insecure-registry <host:port>',
+      'registry reached over plain HTTP (repeatable); env KIWIBOX_INSECURE_REGISTRIES',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    );
+}
+
+/** One line per stash tag: repository, tag, layers, short id, created. */
+export function formatStashTable(stashes: readonly StashListing[]): string[] {
+  if (stashes.length === 0) return ['no stashes'];
+  const rows = [
+    ['REPOSITORY', 'TAG', 'LAYERS', 'IMAGE ID', 'CREATED'],
+    ...stashes.map((s) => [s.repository, s.tag, String(s.layers), s.id.slice(0, 12), s.created]),
+  ];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
+  return rows.map((row) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+async function printList(io: CommandIo, options: CompatPodmanOptions, json: boolean): Promise<number> {
+  const cwd = process.cwd();
+  const listed = await listStashes({ settings: compatPodmanSettings(options, process.env, cwd), cwd });
+  if (!listed.ok) {
+    for (const failure of listed.error) io.error(`error[${failure.reason}]: ${failure.message}`);
+    return 1;
+  }
+  if (json) io.print(JSON.stringify(listed.value, null, 2));
+  else for (const line of formatStashTable(listed.value)) io.print(line);
+  return 0;
+}
+
+interface StashOptions extends CompatPodmanOptions {
+  root?: string;
+  containerName?: string;
+  tag?: string;
+  list?: boolean;
+}
+
+/** Registers `stash` (with `stash list`) and `stackbuild` on `program`. */
+export function registerStashCommands(program: Command, io: CommandIo, run: ProjectRunner): void {
+  const stash = addPodmanOptions(
+    program
+      .command('stash')
+      .description('save a root tree as the OCI image localhost/NAME:TAG (seed compatibility form)')
+      .option('--root <dir>', 'root tree to stash, e.g. TARGET/build/image-root')
+      .option('--container-name <name>', 'image name (default: the image name in ROOT/image/config.xml)')
+      .option('--tag <tag>', 'image tag', 'latest')
+      .option('--list', 'list stashes as JSON (as `stash list --json`)'),
+  ).action(async (options: StashOptions) => {
+    if (options.list) {
+      process.exitCode = await printList(io, options, true);
+      return;
+    }
+    if (!options.root) {
+      io.error('error[missing-option]: give --root DIR (or use `kiwibox stash list`)');
+      process.exitCode = BAD_INPUT;
+      return;
+    }
+    const cwd = process.cwd();
+    const project = await stashProject({
+      root: options.root,
+      containerName: options.containerName,
+      tag: options.tag,
+      cwd,
+      podman: compatPodmanSettings(options, process.env, cwd),
+    });
+    if (!project.ok) {
+      for (const failure of project.error) io.error(`error[${failure.reason}]: ${failure.message}`);
+      process.exitCode = BAD_INPUT;
+      return;
+    }
+    process.exitCode = await run(project.value);
+  });
+
+  addPodmanOptions(
+    stash
+      .command('list')
+      .description('stashes in podman (images with the KIWI labels), with tags and layer counts')
+      .option('--json', 'print JSON'),
+  ).action(async (options: CompatPodmanOptions & { json?: boolean }) => {
+    process.exitCode = await printList(io, options, options.json ?? false);
+  });
+
+  registerStackbuildCommand(program, io, run);
+}

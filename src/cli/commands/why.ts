@@ -1,0 +1,43 @@
+import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
+import { describeReason } from '../../fingerprint/explain.js';
+import type { Output } from '../../reporters/output.js';
+import { planSteps } from '../../scheduler/plan.js';
+import { stepLogPath } from '../../scheduler/step-log.js';
+import { EXIT, type GlobalOptions } from '../options.js';
+import { openSession } from '../session.js';
+
+/** Explains the decision for one step: the stored fingerprint against the current one, field by field. */
+export async function whyCommand(global: GlobalOptions, step: string, out: Output): Promise<number> {
+  const session = await openSession(global, [step]);
+  if (!session.ok) {
+    out.failures(session.error);
+    return EXIT.badInput;
+  }
+  const { project, order, lookup, services } = session.value;
+  const planned = await planSteps({
+    project,
+    order,
+    lookup,
+    services,
+    force: false,
+    signal: new AbortController().signal,
+  });
+  const entry = planned.find((p) => p.step === step);
+  if (!entry) throw new Error(`Internal error: ${step} missing from its own plan`);
+  if (entry.failures) {
+    out.failures(entry.failures);
+    return EXIT.failed;
+  }
+  if (entry.action === 'fresh') {
+    const at = entry.record?.finishedAt ? ` (last run finished ${entry.record.finishedAt})` : '';
+    out.print(`${step} is fresh: its fingerprint and outputs match the last successful run${at}`);
+    return EXIT.ok;
+  }
+  out.print(`${step} would run:`);
+  for (const r of entry.reasons) out.print(`  ${describeReason(r)}`);
+  const log = stepLogPath(project.stateDir, step);
+  if (!entry.record && existsSync(log))
+    out.print(`last attempt did not succeed; its log: ${relative(global.cwd, log)}`);
+  return EXIT.ok;
+}

@@ -1,0 +1,96 @@
+/**
+ * The `kiwibox` command line: parses options, runs one command, maps its result to an exit code
+ * (0 ok, 1 a step failed, 2 bad input, 130 interrupted). A thrown exception is an internal bug.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { terminalOutput } from '../reporters/output.js';
+import { cleanCommand } from './commands/clean.js';
+import { type GraphFormat, graphCommand } from './commands/graph.js';
+import { planCommand } from './commands/plan.js';
+import { runCommand } from './commands/run.js';
+import { validateCommand } from './commands/validate.js';
+import { whyCommand } from './commands/why.js';
+import { EXIT, globalOptions, type RawGlobalOptions } from './options.js';
+
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expects a whole number of 1 or more');
+  return n;
+}
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const out = terminalOutput(process.cwd());
+  const program = new Command('kiwibox')
+    .description(
+      'Declarative KIWI NG image pipelines: boxed builds, stashes and stacks, incremental and explained.',
+    )
+    .version(VERSION, '--version')
+    .option('-f, --file <file>', 'pipeline file', 'kiwibox.yaml')
+    .option('-C, --directory <dir>', 'change to this directory first')
+    .option('-j, --jobs <n>', 'parallel slots (default: number of cores)', positiveInt)
+    .option('--keep-going', 'keep starting independent steps after a failure')
+    .option('--force', 'run steps even when fresh')
+    .addOption(new Option('--reporter <name>', 'output style').choices(['plain', 'status', 'ndjson']))
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => out.print(s.trimEnd()), writeErr: (s) => out.error(s.trimEnd()) });
+  const global = (cmd: Command) => globalOptions(cmd.optsWithGlobals() as RawGlobalOptions);
+  const run = (work: Promise<number>) => work.then(setExit);
+
+  program
+    .command('run', { isDefault: true })
+    .description('run the pipeline (or the named steps and what they depend on)')
+    .argument('[steps...]')
+    .action((steps: string[], _o, cmd: Command) => run(runCommand(global(cmd), steps, out)));
+  program
+    .command('plan')
+    .description('show what would run and why, running nothing')
+    .argument('[steps...]')
+    .option('--json', 'machine-readable')
+    .action((steps: string[], o: { json?: boolean }, cmd: Command) =>
+      run(planCommand(global(cmd), steps, o.json ?? false, out)),
+    );
+  program
+    .command('validate')
+    .description('check the pipeline file and the descriptions it uses')
+    .action((_o, cmd: Command) => run(validateCommand(global(cmd), out)));
+  program
+    .command('graph')
+    .description('print the dependency graph')
+    .addOption(
+      new Option('--format <format>', 'output format').choices(['dot', 'mermaid', 'json']).default('dot'),
+    )
+    .action((o: { format: GraphFormat }, cmd: Command) => run(graphCommand(global(cmd), o.format, out)));
+  program
+    .command('why')
+    .description('explain why a step would run (or is fresh)')
+    .argument('<step>')
+    .action((step: string, _o, cmd: Command) => run(whyCommand(global(cmd), step, out)));
+  program
+    .command('clean')
+    .description('remove what steps produced, and their records')
+    .argument('[steps...]')
+    .action((steps: string[], _o, cmd: Command) => run(cleanCommand(global(cmd), steps, out)));
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT.ok : EXIT.badInput;
+    }
+    throw error;
+  }
+  return code;
+}

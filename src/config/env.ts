@@ -1,0 +1,54 @@
+/**
+ * `${VAR}` expansion in kiwibox.yaml string values, from the environment. `$${` is a literal `${`.
+ * An unset variable is an error at its exact place in the file.
+ */
+import { type Document, isScalar, visit } from 'yaml';
+import type { Failure } from '../core/result.js';
+
+// biome-ignore lint/suspicious/noTemplateCurlyInString: the hint shows the syntax literally.
+const SYNTAX_HINT = ': write ${NAME}';
+const VARIABLE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{([^}]*)\}?/g;
+
+/** Expands variables in every string scalar of `doc`, in place. Returns failures for unset or malformed ones. */
+export function expandEnv(options: {
+  readonly doc: Document;
+  readonly file: string;
+  readonly text: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}): Failure[] {
+  const { doc, file, text, env } = options;
+  const failures: Failure[] = [];
+  visit(doc, {
+    Scalar(_key, node) {
+      if (!isScalar(node) || typeof node.value !== 'string' || !node.value.includes('${')) return;
+      const value = node.value;
+      const start = node.range?.[0] ?? 0;
+      const raw = text.slice(start, node.range?.[1] ?? start);
+      node.value = value.replace(VARIABLE, (match: string, name?: string, bad?: string) => {
+        if (match === '$${') return '${';
+        // Point at the variable inside the scalar's source text when it appears there verbatim.
+        const at = raw.indexOf(match);
+        const location = { file, offset: at >= 0 ? start + at : start, length: match.length };
+        if (name === undefined) {
+          failures.push({
+            reason: 'bad-variable',
+            message: `malformed variable reference '${match}'${bad === undefined ? '' : SYNTAX_HINT}`,
+            location,
+          });
+          return match;
+        }
+        const replacement = env[name];
+        if (replacement === undefined) {
+          failures.push({
+            reason: 'unset-variable',
+            message: `environment variable ${name} is not set`,
+            location,
+          });
+          return match;
+        }
+        return replacement;
+      });
+    },
+  });
+  return failures;
+}

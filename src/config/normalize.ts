@@ -1,0 +1,200 @@
+/**
+ * Schema-valid data → the normalised model: defaults filled in, paths made absolute, edges listed,
+ * and the YAML location of every field kept. No reference checks here (see references.ts).
+ */
+import { resolve } from 'node:path';
+import type { Document } from 'yaml';
+import type { Location } from '../core/result.js';
+import type {
+  BoxStep,
+  BuildStep,
+  PodmanSettings,
+  Sharing,
+  StackStep,
+  StashStep,
+  Step,
+  StepKind,
+  TaskStep,
+} from './model.js';
+import { locate } from './yaml-ast.js';
+
+/** YAML section of each step kind. */
+export const SECTIONS = {
+  boxes: 'box',
+  builds: 'build',
+  stashes: 'stash',
+  stacks: 'stack',
+  tasks: 'task',
+} as const satisfies Record<string, StepKind>;
+
+export type Section = keyof typeof SECTIONS;
+type Raw = Record<string, unknown>;
+
+/** Default seconds before a boxed build is stopped. */
+export const DEFAULT_BUILD_TIMEOUT = 2 * 60 * 60;
+
+export function parseDuration(value: number | string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value === 'number') return value;
+  const unit = value.at(-1);
+  const n = Number.parseInt(value, 10);
+  return unit === 'h' ? n * 3600 : unit === 'm' ? n * 60 : n;
+}
+
+export interface StepDraft {
+  readonly step: Step;
+  readonly section: Section;
+  /** The entry as written (after ${VAR} expansion). */
+  readonly raw: Readonly<Raw>;
+}
+
+interface Context {
+  readonly doc: Document;
+  readonly file: string;
+  readonly dir: string;
+}
+
+function fieldsOf(ctx: Context, section: Section, id: string, raw: Raw): Record<string, Location> {
+  const fields: Record<string, Location> = {};
+  for (const key of Object.keys(raw)) {
+    fields[key] = { file: ctx.file, ...locate(ctx.doc, [section, id, key]) };
+  }
+  return fields;
+}
+
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : []);
+const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+const sorted = (ids: Iterable<string | undefined>): string[] =>
+  [...new Set([...ids].filter((id): id is string => id !== undefined))].sort();
+
+function box(ctx: Context, id: string, raw: Raw): Omit<BoxStep, 'location' | 'fields' | 'deps'> {
+  const source = raw.host === true ? 'host' : raw.kernel !== undefined ? 'local' : 'official';
+  const path = (key: string) =>
+    typeof raw[key] === 'string' ? resolve(ctx.dir, raw[key] as string) : undefined;
+  return {
+    kind: 'box',
+    id,
+    source,
+    name: str(raw.name) ?? id,
+    kernel: path('kernel'),
+    initrd: path('initrd'),
+    disk: path('disk'),
+    cmdline: str(raw.cmdline),
+    memory: str(raw.memory) ?? (source === 'official' ? '8G' : '1G'),
+    cpus: typeof raw.cpus === 'number' ? raw.cpus : source === 'official' ? 4 : 1,
+    arch: raw.arch === 'aarch64' ? 'aarch64' : 'x86_64',
+    accel: raw.accel === 'kvm' || raw.accel === 'tcg' ? raw.accel : 'auto',
+    raw,
+  };
+}
+
+/** Turns one section entry into a step (without deps on unresolved names: see `edgesOf`). */
+function draft(ctx: Context, section: Section, id: string, raw: Raw): Step {
+  const location: Location = { file: ctx.file, ...locate(ctx.doc, [section, id], true) };
+  const fields = fieldsOf(ctx, section, id, raw);
+  const needs = strings(raw.needs);
+  const abs = (value: unknown) => resolve(ctx.dir, String(value));
+  switch (SECTIONS[section]) {
+    case 'box': {
+      return { ...box(ctx, id, raw), location, fields, deps: sorted(needs) };
+    }
+    case 'build': {
+      const step: BuildStep = {
+        kind: 'build',
+        id,
+        location,
+        fields,
+        description: abs(raw.description),
+        targetDir: abs(raw['target-dir']),
+        type: str(raw.type),
+        profiles: strings(raw.profiles),
+        kiwiArgs: strings(raw['kiwi-args']),
+        box: str(raw.box),
+        sharing: (str(raw.sharing) ?? '9p') as Sharing,
+        timeout: parseDuration(raw.timeout as number | string | undefined, DEFAULT_BUILD_TIMEOUT),
+        deps: sorted([...needs, str(raw.box)]),
+      };
+      return step;
+    }
+    case 'stash': {
+      const push = raw.push as Raw | undefined;
+      const step: StashStep = {
+        kind: 'stash',
+        id,
+        location,
+        fields,
+        // Whether `root` names a build is decided by references.ts; a directory until then.
+        root: { dir: abs(raw.root) },
+        name: id,
+        tag: str(raw.tag) ?? 'latest',
+        push: push ? { registry: String(push.registry), tlsVerify: push['tls-verify'] !== false } : undefined,
+        deps: sorted(needs),
+      };
+      return step;
+    }
+    case 'stack': {
+      const step: StackStep = {
+        kind: 'stack',
+        id,
+        location,
+        fields,
+        images: strings(raw.images).map((ref) => ({ ref })),
+        fromRegistry: str(raw['from-registry']),
+        description: raw.description === undefined ? undefined : abs(raw.description),
+        targetDir: abs(raw['target-dir']),
+        box: str(raw.box),
+        type: str(raw.type),
+        profiles: strings(raw.profiles),
+        kiwiArgs: strings(raw['kiwi-args']),
+        keepDirlinks: raw['keep-dirlinks'] === true,
+        deps: sorted([...needs, str(raw.box)]),
+      };
+      return step;
+    }
+    case 'task': {
+      const step: TaskStep = {
+        kind: 'task',
+        id,
+        location,
+        fields,
+        run: typeof raw.run === 'string' ? raw.run : strings(raw.run),
+        inputs: strings(raw.inputs),
+        outputs: strings(raw.outputs),
+        env: (raw.env as Record<string, string> | undefined) ?? {},
+        deps: sorted(needs),
+      };
+      return step;
+    }
+  }
+}
+
+/** All steps of the file in declaration order (duplicates across sections included, for reporting). */
+export function draftSteps(options: { doc: Document; file: string; dir: string; value: Raw }): StepDraft[] {
+  const ctx: Context = { doc: options.doc, file: options.file, dir: options.dir };
+  const drafts: StepDraft[] = [];
+  for (const section of Object.keys(SECTIONS) as Section[]) {
+    const entries = (options.value[section] ?? {}) as Record<string, Raw | null>;
+    for (const [id, raw] of Object.entries(entries)) {
+      drafts.push({ section, raw: raw ?? {}, step: draft(ctx, section, id, raw ?? {}) });
+    }
+  }
+  return drafts;
+}
+
+/** `podman:` settings, with registries used by stash pushes defaulting to TLS on. */
+export function podmanSettings(options: { value: Raw; dir: string }): PodmanSettings {
+  const raw = (options.value.podman ?? {}) as Raw;
+  const path = (key: string) =>
+    typeof raw[key] === 'string' ? resolve(options.dir, raw[key] as string) : undefined;
+  const registries: Record<string, { tlsVerify: boolean }> = {};
+  for (const [host, settings] of Object.entries((raw.registries ?? {}) as Record<string, Raw>)) {
+    registries[host] = { tlsVerify: settings['tls-verify'] !== false };
+  }
+  return {
+    root: path('root'),
+    runroot: path('runroot'),
+    tmpdir: path('tmpdir'),
+    storageDriver: str(raw['storage-driver']),
+    registries,
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * What the core tells the world. Logic emits these; reporters (src/reporters) render them and
+ * nothing else prints.
+ */
+import type { StepKind } from '../config/model.js';
+import type { Reason } from '../fingerprint/explain.js';
+import type { Failure } from './result.js';
+
+export type SkipReason = 'dependency-failed' | 'aborted' | 'stopped';
+
+export interface RunSummary {
+  readonly succeeded: number;
+  readonly fresh: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly durationMs: number;
+  /** The first step that failed and where its full output is. */
+  readonly firstFailure?: {
+    readonly step: string;
+    readonly log?: string;
+    readonly failures: readonly Failure[];
+  };
+  readonly interrupted: boolean;
+}
+
+export type KiwiboxEvent =
+  | { readonly type: 'run-started'; readonly steps: readonly string[]; readonly jobs: number }
+  | { readonly type: 'step-queued'; readonly step: string; readonly kind: StepKind }
+  | { readonly type: 'step-fresh'; readonly step: string; readonly kind: StepKind }
+  | {
+      readonly type: 'step-started';
+      readonly step: string;
+      readonly kind: StepKind;
+      readonly reasons: readonly Reason[];
+    }
+  | {
+      readonly type: 'step-output';
+      readonly step: string;
+      readonly stream: 'stdout' | 'stderr';
+      readonly line: string;
+    }
+  | {
+      readonly type: 'step-succeeded';
+      readonly step: string;
+      readonly kind: StepKind;
+      readonly durationMs: number;
+    }
+  | {
+      readonly type: 'step-failed';
+      readonly step: string;
+      readonly kind: StepKind;
+      readonly durationMs: number;
+      readonly failures: readonly Failure[];
+      readonly log?: string;
+    }
+  | {
+      readonly type: 'step-skipped';
+      readonly step: string;
+      readonly kind: StepKind;
+      readonly reason: SkipReason;
+      readonly dependency?: string;
+    }
+  | { readonly type: 'run-finished'; readonly summary: RunSummary }
+  | { readonly type: 'diagnostics'; readonly failures: readonly Failure[] }
+  | { readonly type: 'warning'; readonly message: string; readonly step?: string }
+  | { readonly type: 'info'; readonly message: string; readonly step?: string }
+  | { readonly type: 'watch-waiting'; readonly files: number; readonly steps: number }
+  | { readonly type: 'watch-change'; readonly files: readonly string[] }
+  | { readonly type: 'watch-loop'; readonly step: string; readonly files: readonly string[] };
+
+export type Emit = (event: KiwiboxEvent) => void;

@@ -1,0 +1,54 @@
+/**
+ * Builds without a box: the host's kiwi-ng, as root, into a staging dir that replaces the target
+ * dir only when kiwi-ng succeeded and its kiwi.result.json names files that exist.
+ */
+import type { BuildStep, StackStep } from '../../config/model.js';
+import { fail, ok, type Result } from '../../core/result.js';
+import { checkKiwiArgs } from '../../kiwi/build-options.js';
+import type { StepExecutor, StepOutputs } from '../types.js';
+import { runKiwiNg } from './kiwi-ng.js';
+import { readKiwiResult } from './result-file.js';
+import { withStagingDir } from './staging.js';
+
+/** Host builds need root (kiwi-ng mounts and chroots); say how to avoid that. */
+export function requireRoot(step: BuildStep | StackStep): Result<void> {
+  if (process.getuid?.() === 0) return ok(undefined);
+  return fail([
+    {
+      step: step.id,
+      reason: 'needs-root',
+      message: `'${step.id}' runs kiwi-ng on this host, which needs root: run kiwibox as root, or give the step a 'box:' to build inside a VM as a normal user`,
+      location: step.location,
+    },
+  ]);
+}
+
+export const hostBuildExecutor: StepExecutor<BuildStep> = {
+  tools: () => ['kiwi-ng'],
+  inputs: (step) => ({ dirs: [step.description], files: [], globs: [] }),
+  async run(step, ctx): Promise<Result<StepOutputs>> {
+    const root = requireRoot(step);
+    if (!root.ok) return root;
+    const { split } = checkKiwiArgs(step.kiwiArgs);
+    let builtIn = '';
+    const built = await withStagingDir(step.targetDir, async (staging) => {
+      builtIn = staging;
+      const ran = await runKiwiNg({
+        command: ['system', 'build'],
+        type: step.type,
+        profiles: step.profiles,
+        globalArgs: split.global,
+        args: ['--description', step.description, '--target-dir', staging, ...split.command],
+        cwd: ctx.project.dir,
+        signal: ctx.signal,
+        onLine: ctx.output,
+        step: step.id,
+      });
+      if (!ran.ok) return ran;
+      return readKiwiResult({ targetDir: staging, step: step.id });
+    });
+    if (!built.ok) return built;
+    const files = await readKiwiResult({ targetDir: step.targetDir, builtIn, step: step.id });
+    return files.ok ? ok({ files: files.value, data: {} }) : files;
+  },
+};

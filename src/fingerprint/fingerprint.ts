@@ -1,0 +1,73 @@
+/**
+ * A step's fingerprint: an ordered JSON object of everything that decides its result. Equal
+ * fingerprints (and intact outputs) mean the step is fresh. Dependencies contribute only the hash
+ * of their own fingerprint, which keeps fingerprints small.
+ */
+import { createHash } from 'node:crypto';
+import type { Step } from '../config/model.js';
+
+/** Bumped when the fingerprint's meaning changes: every step then re-runs once. */
+export const FINGERPRINT_FORMAT = 1;
+
+export interface Fingerprint {
+  readonly format: number;
+  readonly kind: Step['kind'];
+  readonly platform: string;
+  /** Normalised step config (paths relative to the project dir, no source locations). */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Input files: relative path → sha256 (sorted). */
+  readonly files: Readonly<Record<string, string>>;
+  /** Tool → version line. */
+  readonly tools: Readonly<Record<string, string>>;
+  /** Upstream step id → its fingerprint hash. */
+  readonly upstream: Readonly<Record<string, string>>;
+  /** Executor-specific facts (remote digests, box digest). */
+  readonly extra: Readonly<Record<string, string>>;
+}
+
+const sortedRecord = <T>(record: Readonly<Record<string, T>>): Record<string, T> =>
+  Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+/** Config fields that are bookkeeping, not inputs. */
+const NOT_CONFIG = new Set(['location', 'fields', 'deps', 'raw', 'id', 'kind']);
+
+/** The step's config as it enters the fingerprint: stable key order, project-relative paths. */
+export function normaliseConfig(step: Step, projectDir: string): Record<string, unknown> {
+  const relativise = (value: unknown): unknown => {
+    if (typeof value === 'string') {
+      return value === projectDir
+        ? '.'
+        : value.startsWith(`${projectDir}/`)
+          ? value.slice(projectDir.length + 1)
+          : value;
+    }
+    if (Array.isArray(value)) return value.map(relativise);
+    if (value && typeof value === 'object') {
+      return sortedRecord(Object.fromEntries(Object.entries(value).map(([k, v]) => [k, relativise(v)])));
+    }
+    return value;
+  };
+  const config: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(step)) {
+    if (!NOT_CONFIG.has(key) && value !== undefined) config[key] = relativise(value);
+  }
+  if (step.kind === 'box') config.raw = relativise(step.raw);
+  return sortedRecord(config);
+}
+
+export function makeFingerprint(parts: Omit<Fingerprint, 'format' | 'platform'>): Fingerprint {
+  return {
+    format: FINGERPRINT_FORMAT,
+    kind: parts.kind,
+    platform: `${process.platform}-${process.arch}`,
+    config: parts.config,
+    files: sortedRecord(parts.files),
+    tools: sortedRecord(parts.tools),
+    upstream: sortedRecord(parts.upstream),
+    extra: sortedRecord(parts.extra),
+  };
+}
+
+export function fingerprintHash(fingerprint: Fingerprint): string {
+  return createHash('sha256').update(JSON.stringify(fingerprint)).digest('hex');
+}

@@ -1,0 +1,125 @@
+/**
+ * The dependency graph (graphlib): an edge runs from a dependency to its dependent. Orders are
+ * deterministic: ties are broken by declaration order.
+ */
+import { alg, Graph } from '@dagrejs/graphlib';
+import type { Project, Step } from '../config/model.js';
+import type { Failure, Location, Result } from '../core/result.js';
+import { fail, ok } from '../core/result.js';
+
+export type StepGraph = Graph<Record<string, never>, Record<string, never>, Record<string, never>>;
+
+export function buildGraph(steps: ReadonlyMap<string, Step>): StepGraph {
+  const graph: StepGraph = new Graph({ directed: true });
+  for (const id of steps.keys()) graph.setNode(id, {});
+  for (const step of steps.values()) {
+    for (const dep of step.deps) if (steps.has(dep)) graph.setEdge(dep, step.id, {});
+  }
+  return graph;
+}
+
+/** Where in the file the edge `step → dep` comes from. */
+export function edgeLocation(step: Step, dep: string): Location {
+  const f = step.fields;
+  if ((step.kind === 'build' || step.kind === 'stack') && step.box === dep && f.box) return f.box;
+  if (step.kind === 'stash' && 'build' in step.root && step.root.build === dep && f.root) return f.root;
+  if (step.kind === 'stack' && step.images.some((i) => 'stash' in i && i.stash === dep) && f.images)
+    return f.images;
+  return f.needs ?? step.location;
+}
+
+/** A failure per cycle, naming every edge with its place in the file. */
+export function findCycles(steps: ReadonlyMap<string, Step>, graph: StepGraph): Failure[] {
+  const order = [...steps.keys()];
+  const failures: Failure[] = [];
+  for (const component of alg.findCycles(graph)) {
+    // Walk the cycle from its first-declared member so the message is stable.
+    const members = new Set(component);
+    const start = order.find((id) => members.has(id)) as string;
+    const path = [start];
+    let current = start;
+    for (;;) {
+      const next = order.find((id) => members.has(id) && (steps.get(current)?.deps.includes(id) ?? false));
+      if (next === undefined || next === start || path.includes(next)) break;
+      path.push(next);
+      current = next;
+    }
+    const first = steps.get(start) as Step;
+    const related = path.map((id, i) => {
+      const dep = path[(i + 1) % path.length] as string;
+      return {
+        message: `'${id}' depends on '${dep}' here`,
+        location: edgeLocation(steps.get(id) as Step, dep),
+      };
+    });
+    failures.push({
+      reason: 'cycle',
+      message: `dependency cycle: ${[...path, start].join(' -> ')}`,
+      location: edgeLocation(first, path[1 % path.length] as string),
+      related,
+    });
+  }
+  return failures;
+}
+
+/**
+ * Steps to run for `targets` (all when empty) plus everything they depend on, in a deterministic
+ * topological order.
+ */
+export function selectSteps(
+  project: Project,
+  graph: StepGraph,
+  targets: readonly string[],
+): Result<string[]> {
+  const unknown = targets.filter((t) => !project.steps.has(t));
+  if (unknown.length) {
+    return fail(
+      unknown.map(
+        (t): Failure => ({
+          reason: 'unknown-step',
+          message: `no step named '${t}' in ${project.file} (steps: ${[...project.steps.keys()].join(', ')})`,
+        }),
+      ),
+    );
+  }
+  const wanted = new Set<string>();
+  const visit = (id: string) => {
+    if (wanted.has(id)) return;
+    wanted.add(id);
+    for (const dep of graph.predecessors(id) ?? []) visit(dep);
+  };
+  for (const id of targets.length ? targets : project.steps.keys()) visit(id);
+  return ok(topologicalOrder(project, graph).filter((id) => wanted.has(id)));
+}
+
+/** Kahn's algorithm, always taking the earliest-declared ready step. */
+export function topologicalOrder(project: Project, graph: StepGraph): string[] {
+  const order = [...project.steps.keys()];
+  const rank = new Map(order.map((id, i) => [id, i]));
+  const indegree = new Map(order.map((id) => [id, graph.predecessors(id)?.length ?? 0]));
+  const ready = order.filter((id) => indegree.get(id) === 0);
+  const result: string[] = [];
+  while (ready.length) {
+    ready.sort((a, b) => (rank.get(a) ?? 0) - (rank.get(b) ?? 0));
+    const id = ready.shift() as string;
+    result.push(id);
+    for (const next of graph.successors(id) ?? []) {
+      const left = (indegree.get(next) ?? 0) - 1;
+      indegree.set(next, left);
+      if (left === 0) ready.push(next);
+    }
+  }
+  return result;
+}
+
+/** Every step that (transitively) depends on one of `ids`, `ids` included. */
+export function dependentsOf(graph: StepGraph, ids: Iterable<string>): Set<string> {
+  const found = new Set<string>();
+  const visit = (id: string) => {
+    if (found.has(id)) return;
+    found.add(id);
+    for (const next of graph.successors(id) ?? []) visit(next);
+  };
+  for (const id of ids) visit(id);
+  return found;
+}

@@ -1,0 +1,23 @@
+import { NdjsonReporter } from './ndjson.js';
+import { PlainReporter } from './plain.js';
+import type { Reporter, ReporterName } from './reporter.js';
+import { useColor } from './reporter.js';
+import { StatusReporter } from './status.js';
+
+/** The reporter to use when none is asked for: the status line on a terminal, plain lines elsewhere. */
+export function defaultReporter(env: NodeJS.ProcessEnv = process.env): ReporterName {
+  return process.stderr.isTTY && !env.CI ? 'status' : 'plain';
+}
+
+export function createReporter(name: ReporterName, cwd: string): Reporter {
+  switch (name) {
+    case 'ndjson':
+      return new NdjsonReporter({ out: process.stdout });
+    case 'status':
+      if (process.stderr.isTTY)
+        return new StatusReporter({ out: process.stderr, cwd, color: useColor(process.stderr) });
+      return new PlainReporter({ out: process.stdout, cwd, color: useColor(process.stdout) });
+    case 'plain':
+      return new PlainReporter({ out: process.stdout, cwd, color: useColor(process.stdout) });
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * A per-step lock file so two kiwibox processes never run the same step at once. The file holds the
+ * owner's pid; a lock whose owner is gone is stale and taken over.
+ */
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { stepDir } from '../fingerprint/state.js';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Takes the lock; returns a release function, or the pid of the live owner. */
+export function acquireStepLock(stateDir: string, id: string): { release: () => void } | { owner: number } {
+  const dir = stepDir(stateDir, id);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return { release: () => rmSync(file, { force: true }) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number.parseInt(readFileSync(file, 'utf8'), 10);
+      if (Number.isFinite(owner) && owner !== process.pid && alive(owner)) return { owner };
+      rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`Internal error: cannot take the lock ${file}`);
+}

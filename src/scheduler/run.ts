@@ -1,0 +1,122 @@
+/**
+ * The scheduler: runs the selected steps in dependency order, independent ones in parallel up to
+ * `jobs` slots (a step weighs what it uses: a box its vCPUs). After a failure no new step starts
+ * (unless keepGoing); no step starts after a dependency failed; an abort stops everything.
+ */
+import type { Project, Step } from '../config/model.js';
+import type { Emit, RunSummary, SkipReason } from '../core/events.js';
+import type { Failure } from '../core/result.js';
+import type { ExecutorLookup } from '../executors/registry.js';
+import type { StepOutputs } from '../executors/types.js';
+import type { FingerprintServices } from '../fingerprint/decide.js';
+import { executeStep, type StepOutcome } from './execute-step.js';
+
+export interface RunOptions {
+  readonly project: Project;
+  /** Step ids to consider, in topological order (see graph/selectSteps). */
+  readonly order: readonly string[];
+  readonly lookup: ExecutorLookup;
+  readonly services: FingerprintServices;
+  readonly emit: Emit;
+  readonly jobs: number;
+  readonly keepGoing: boolean;
+  readonly force: boolean;
+  /** Ctrl-C: running steps are cancelled, nothing new starts. */
+  readonly signal: AbortSignal;
+}
+
+type State = 'pending' | 'running' | 'ok' | 'failed' | 'skipped';
+
+export async function runSteps(options: RunOptions): Promise<RunSummary> {
+  const { project, emit, jobs } = options;
+  const started = Date.now();
+  const steps = options.order.map((id) => project.steps.get(id) as Step);
+  const state = new Map<string, State>(steps.map((s) => [s.id, 'pending']));
+  const done = new Map<string, { outputs: StepOutputs; token: string }>();
+  const running = new Map<string, Promise<void>>();
+  const counts = { succeeded: 0, fresh: 0, failed: 0, skipped: 0 };
+  let firstFailure: RunSummary['firstFailure'];
+  let free = jobs;
+  let stopStarting = false;
+
+  emit({ type: 'run-started', steps: options.order, jobs });
+  for (const step of steps) emit({ type: 'step-queued', step: step.id, kind: step.kind });
+
+  const countEvents: Emit = (event) => {
+    if (event.type === 'step-succeeded') counts.succeeded++;
+    if (event.type === 'step-fresh') counts.fresh++;
+    if (event.type === 'step-failed') {
+      counts.failed++;
+      firstFailure ??= { step: event.step, log: event.log, failures: event.failures as Failure[] };
+    }
+    emit(event);
+  };
+  const skip = (step: Step, reason: SkipReason, dependency?: string) => {
+    state.set(step.id, 'skipped');
+    counts.skipped++;
+    emit({ type: 'step-skipped', step: step.id, kind: step.kind, reason, dependency });
+  };
+  const weightOf = (step: Step) => {
+    const executor = options.lookup(step);
+    const weight = executor?.weight?.(step as never) ?? 1;
+    return Math.max(1, Math.min(weight, jobs));
+  };
+  const start = (step: Step, weight: number) => {
+    free -= weight;
+    state.set(step.id, 'running');
+    const upstream = new Map(
+      step.deps
+        .filter((d) => done.has(d))
+        .map((d) => [d, done.get(d) as { outputs: StepOutputs; token: string }]),
+    );
+    const promise = executeStep({
+      step,
+      project,
+      lookup: options.lookup,
+      services: options.services,
+      upstream,
+      force: options.force,
+      signal: options.signal,
+      emit: countEvents,
+    }).then((outcome: StepOutcome) => {
+      free += weight;
+      running.delete(step.id);
+      state.set(step.id, outcome.status);
+      if (outcome.status === 'ok') done.set(step.id, { outputs: outcome.outputs, token: outcome.token });
+      else if (!options.keepGoing) stopStarting = true;
+    });
+    running.set(step.id, promise);
+  };
+
+  for (;;) {
+    if (options.signal.aborted) stopStarting = true;
+    for (const step of steps) {
+      if (state.get(step.id) !== 'pending') continue;
+      const bad = step.deps.find((d) => state.get(d) === 'failed' || state.get(d) === 'skipped');
+      if (bad !== undefined) skip(step, 'dependency-failed', bad);
+    }
+    if (!stopStarting) {
+      for (const step of steps) {
+        if (state.get(step.id) !== 'pending') continue;
+        if (!step.deps.every((d) => state.get(d) === 'ok' || !state.has(d))) continue;
+        const weight = weightOf(step);
+        if (weight > free) continue;
+        start(step, weight);
+      }
+    }
+    if (running.size === 0) break;
+    await Promise.race(running.values());
+  }
+  for (const step of steps) {
+    if (state.get(step.id) === 'pending') skip(step, options.signal.aborted ? 'aborted' : 'stopped');
+  }
+  await Promise.all([options.services.cache.save(), options.services.tools.save()]);
+  const summary: RunSummary = {
+    ...counts,
+    durationMs: Date.now() - started,
+    firstFailure,
+    interrupted: options.signal.aborted,
+  };
+  emit({ type: 'run-finished', summary });
+  return summary;
+}
