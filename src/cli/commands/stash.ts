@@ -109,14 +109,15 @@ export function registerStashCommands(program: Command, io: CommandIo, run: Proj
     process.exitCode = await run(project.value);
   });
 
-  addPodmanOptions(
-    stash
-      .command('list')
-      .description('stashes in podman (images with the KIWI labels), with tags and layer counts')
-      .option('--json', 'print JSON'),
-  ).action(async (options: CompatPodmanOptions & { json?: boolean }) => {
-    process.exitCode = await printList(io, options, options.json ?? false);
-  });
+  // The store options are the parent's (`kiwibox stash list --podman-root D` parses them on `stash`).
+  stash
+    .command('list')
+    .description('stashes in podman (images with the KIWI labels), with tags and layer counts')
+    .option('--json', 'print JSON')
+    .action(async (_options: unknown, command: Command) => {
+      const options = command.optsWithGlobals<CompatPodmanOptions & { json?: boolean }>();
+      process.exitCode = await printList(io, options, options.json ?? false);
+    });
 
   registerStackbuildCommand(program, io, run);
 }
