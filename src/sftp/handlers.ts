@@ -211,9 +211,10 @@ export function serveSftp(sftp: SFTPWrapper, options: SessionOptions): void {
     );
   }
 
-  const cleanup = () => {
+  sftp.once('close', () => void handles.closeAll());
+  // The client's EOF ends the session: close the channel too, or OpenSSH's sftp waits for it forever.
+  sftp.once('end', () => {
     void handles.closeAll();
-  };
-  sftp.once('close', cleanup);
-  sftp.once('end', cleanup);
+    reply(() => sftp.end());
+  });
 }
