@@ -38,7 +38,6 @@ afterAll(async () => {
 
 afterEach(async () => {
   expect(await store.leftovers()).toEqual([]);
-  process.exitCode = undefined;
 });
 
 /** Runs the single step of a compat project with its executor; 0 on success, 1 on failure. */
@@ -59,11 +58,12 @@ async function kiwibox(...args: string[]): Promise<{ code: number; out: string[]
   const out: string[] = [];
   const err: string[] = [];
   const program = new Command('kiwibox').exitOverride();
-  registerStashCommands(program, { print: (l) => out.push(l), error: (l) => err.push(l) }, runOneStep);
-  process.exitCode = undefined;
+  let code = 0;
+  const io = { print: (l: string) => out.push(l), error: (l: string) => err.push(l) };
+  registerStashCommands(program, io, runOneStep, (c) => {
+    code = c;
+  });
   await program.parseAsync(args, { from: 'user' });
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = undefined;
   return { code, out, err };
 }
 

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { compatPodmanSettings, stackbuildProject } from '../../executors/podman/compat.js';
-import { addPodmanOptions, type CommandIo, type ProjectRunner } from './stash.js';
+import { addPodmanOptions, type CommandIo, type ExitSink, type ProjectRunner } from './stash.js';
 
 interface StackbuildOptions {
   stash: string[];
@@ -24,7 +24,12 @@ interface StackbuildOptions {
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** Registers `stackbuild` on `program` (called by registerStashCommands). */
-export function registerStackbuildCommand(program: Command, io: CommandIo, run: ProjectRunner): void {
+export function registerStackbuildCommand(
+  program: Command,
+  io: CommandIo,
+  run: ProjectRunner,
+  setExit: ExitSink,
+): void {
   addPodmanOptions(
     program
       .command('stackbuild')
@@ -58,9 +63,9 @@ export function registerStackbuildCommand(program: Command, io: CommandIo, run: 
     });
     if (!project.ok) {
       for (const failure of project.error) io.error(`error[${failure.reason}]: ${failure.message}`);
-      process.exitCode = 2;
+      setExit(2);
       return;
     }
-    process.exitCode = await run(project.value);
+    setExit(await run(project.value));
   });
 }

@@ -73,8 +73,23 @@ interface StashOptions extends CompatPodmanOptions {
   list?: boolean;
 }
 
-/** Registers `stash` (with `stash list`) and `stackbuild` on `program`. */
-export function registerStashCommands(program: Command, io: CommandIo, run: ProjectRunner): void {
+/** Receives a command's exit code (the CLI's `setExit`); default: `process.exitCode`. */
+export type ExitSink = (code: number) => void;
+
+const toProcess: ExitSink = (code) => {
+  process.exitCode = code;
+};
+
+/**
+ * Registers `stash` (with `stash list`) and `stackbuild` on `program`. Exit codes: 0 ok, 1 failed,
+ * 2 bad input, or whatever `run` returned.
+ */
+export function registerStashCommands(
+  program: Command,
+  io: CommandIo,
+  run: ProjectRunner,
+  setExit: ExitSink = toProcess,
+): void {
   const stash = addPodmanOptions(
     program
       .command('stash')
@@ -85,12 +100,12 @@ export function registerStashCommands(program: Command, io: CommandIo, run: Proj
       .option('--list', 'list stashes as JSON (as `stash list --json`)'),
   ).action(async (options: StashOptions) => {
     if (options.list) {
-      process.exitCode = await printList(io, options, true);
+      setExit(await printList(io, options, true));
       return;
     }
     if (!options.root) {
       io.error('error[missing-option]: give --root DIR (or use `kiwibox stash list`)');
-      process.exitCode = BAD_INPUT;
+      setExit(BAD_INPUT);
       return;
     }
     const cwd = process.cwd();
@@ -103,10 +118,10 @@ export function registerStashCommands(program: Command, io: CommandIo, run: Proj
     });
     if (!project.ok) {
       for (const failure of project.error) io.error(`error[${failure.reason}]: ${failure.message}`);
-      process.exitCode = BAD_INPUT;
+      setExit(BAD_INPUT);
       return;
     }
-    process.exitCode = await run(project.value);
+    setExit(await run(project.value));
   });
 
   // The store options are the parent's (`kiwibox stash list --podman-root D` parses them on `stash`).
@@ -116,8 +131,8 @@ export function registerStashCommands(program: Command, io: CommandIo, run: Proj
     .option('--json', 'print JSON')
     .action(async (_options: unknown, command: Command) => {
       const options = command.optsWithGlobals<CompatPodmanOptions & { json?: boolean }>();
-      process.exitCode = await printList(io, options, options.json ?? false);
+      setExit(await printList(io, options, options.json ?? false));
     });
 
-  registerStackbuildCommand(program, io, run);
+  registerStackbuildCommand(program, io, run, setExit);
 }
