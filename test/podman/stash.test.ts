@@ -99,6 +99,30 @@ describe('stash executor', () => {
     await ctx.dispose();
   });
 
+  test('abort during a delta stash removes the work container and keeps the previous image', async () => {
+    const root = await busyboxRoot(join(work, 'abort'));
+    const step = stashStep({ id: 'ab', root: { dir: root }, name: 'abort' });
+    const project = projectOf(work, store.settings, [step]);
+    const first = await stashExecutor.run(step, await contextFor(project));
+    expect(first.ok).toBe(true);
+    for (let i = 0; i < 80; i++) await writeFile(join(root, `f${i}.bin`), Buffer.alloc(1 << 20, i));
+    const controller = new AbortController();
+    const ctx = await contextFor(project, { signal: controller.signal });
+    // Abort once the work container exists (rsync is then running into its mount).
+    const timer = setInterval(async () => {
+      const names = await store.podman(['ps', '-a', '--format', '{{.Names}}']).catch(() => '');
+      if (names.includes('kiwibox-stash-')) {
+        clearInterval(timer);
+        controller.abort();
+      }
+    }, 20);
+    const second = await stashExecutor.run(step, ctx);
+    clearInterval(timer);
+    expect(second.ok).toBe(false);
+    if (!second.ok) expect(second.error[0]?.reason).toBe('cancelled');
+    if (first.ok) expect(await stashExecutor.stillValid?.(step, first.value, project)).toBe(true);
+  });
+
   test('invalid names and a boxed build root are failures with reasons', async () => {
     const bad = stashStep({ id: 'bad', root: { dir: work }, name: 'Upper', tag: 'bad tag' });
     const ctx = await contextFor(projectOf(work, store.settings, [bad]));
