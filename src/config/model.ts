@@ -15,7 +15,7 @@ interface StepBase {
   readonly deps: readonly string[];
   /** The step's key in kiwibox.yaml. */
   readonly location: Location;
-  /** Location of each field's value, by YAML key (e.g. `description`, `kiwi-args`). */
+  /** Location of each field's value, by YAML key (`description`), and of list items (`needs.0`). */
   readonly fields: Readonly<Record<string, Location>>;
 }
 

@@ -56,8 +56,14 @@ interface Context {
 
 function fieldsOf(ctx: Context, section: Section, id: string, raw: Raw): Record<string, Location> {
   const fields: Record<string, Location> = {};
-  for (const key of Object.keys(raw)) {
+  for (const [key, value] of Object.entries(raw)) {
     fields[key] = { file: ctx.file, ...locate(ctx.doc, [section, id, key]) };
+    // List items get their own entries (`needs.1`) so a bad item is pointed at, not the list.
+    if (Array.isArray(value)) {
+      value.forEach((_item, i) => {
+        fields[`${key}.${i}`] = { file: ctx.file, ...locate(ctx.doc, [section, id, key, String(i)]) };
+      });
+    }
   }
   return fields;
 }

@@ -5,6 +5,7 @@
 import type { Failure, Location } from '../core/result.js';
 import type { StackStep, StashStep, Step, StepKind } from './model.js';
 import type { StepDraft } from './normalize.js';
+import { sourceText } from './source.js';
 
 /** True for `host[:port]/path…` references (never a short name that podman would search for). */
 export function isFullyQualified(ref: string): boolean {
@@ -54,9 +55,9 @@ function resolveStash(r: Resolver, step: StashStep, rootText: string): Step {
 }
 
 function resolveStack(r: Resolver, step: StackStep): Step {
-  const location = step.fields.images ?? step.location;
   const deps = [...step.deps];
-  const images = step.images.map((image) => {
+  const images = step.images.map((image, index) => {
+    const location = step.fields[`images.${index}`] ?? step.fields.images ?? step.location;
     const name = 'ref' in image ? image.ref : image.stash;
     const target = r.byId.get(name);
     if (target?.kind === 'stash') {
@@ -77,6 +78,20 @@ function resolveStack(r: Resolver, step: StackStep): Step {
     return image;
   });
   return { ...step, images, deps: sortedIds(deps) };
+}
+
+/** The `needs` item naming `need` (deps are sorted, so search the list as written). */
+export function needLocation(step: Step, need: string): Location {
+  for (let i = 0; step.fields[`needs.${i}`]; i++) {
+    const location = step.fields[`needs.${i}`] as Location;
+    if (locationText(location) === need) return location;
+  }
+  return step.fields.needs ?? step.location;
+}
+
+function locationText(location: Location): string {
+  const text = sourceText(location.file) ?? '';
+  return text.slice(location.offset, location.offset + location.length).replace(/^["']|["']$/g, '');
 }
 
 const sortedIds = (ids: string[]) => [...new Set(ids)].sort();
@@ -136,7 +151,7 @@ export function resolveReferences(drafts: readonly StepDraft[]): {
       expectKind(r, {
         id: need,
         kinds: ['box', 'build', 'stash', 'stack', 'task'],
-        location: step.fields.needs ?? step.location,
+        location: needLocation(step, need),
         what: 'needed step',
       });
     }

@@ -4,6 +4,7 @@
  */
 import { alg, Graph } from '@dagrejs/graphlib';
 import type { Project, Step } from '../config/model.js';
+import { needLocation } from '../config/references.js';
 import type { Failure, Location, Result } from '../core/result.js';
 import { fail, ok } from '../core/result.js';
 
@@ -25,7 +26,7 @@ export function edgeLocation(step: Step, dep: string): Location {
   if (step.kind === 'stash' && 'build' in step.root && step.root.build === dep && f.root) return f.root;
   if (step.kind === 'stack' && step.images.some((i) => 'stash' in i && i.stash === dep) && f.images)
     return f.images;
-  return f.needs ?? step.location;
+  return needLocation(step, dep);
 }
 
 /** A failure per cycle, naming every edge with its place in the file. */

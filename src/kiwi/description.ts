@@ -71,6 +71,21 @@ export function readDescription(dir: string, where: Location): Result<KiwiDescri
     ]);
   }
   rememberSource(file, text);
+  // XML forbids `--` inside comments; fast-xml-parser accepts it, lxml (kiwi-ng) does not.
+  for (const comment of text.matchAll(/<!--([\s\S]*?)-->/g)) {
+    const inner = comment[1] ?? '';
+    const at = inner.indexOf('--');
+    if (at >= 0) {
+      return fail([
+        {
+          reason: 'invalid-kiwi-xml',
+          message: "'--' is not allowed inside an XML comment",
+          location: { file, offset: (comment.index ?? 0) + 4 + at, length: 2 },
+          related: [{ message: 'description used here', location: where }],
+        },
+      ]);
+    }
+  }
   const valid = XMLValidator.validate(text);
   if (valid !== true) {
     const { line, col, msg } = valid.err;

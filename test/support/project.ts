@@ -1,0 +1,63 @@
+/**
+ * A temporary project for tests: write files, load them, run the real CLI.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { execa } from 'execa';
+
+export const ROOT = new URL('../..', import.meta.url).pathname;
+export const BIN = join(ROOT, 'bin', 'kiwibox.js');
+
+/** A minimal valid KIWI description. */
+export const MINIMAL_KIWI = `<?xml version="1.0" encoding="utf-8"?>
+<image schemaversion="7.5" name="t">
+  <description type="system"><author>tester</author><contact>t@localhost</contact><specification>t</specification></description>
+  <preferences>
+    <version>1.0.0</version>
+    <packagemanager>apt</packagemanager>
+    <type image="tbz"/>
+    <type image="oem" primary="true"/>
+  </preferences>
+  <profiles>
+    <profile name="Default" description="d"/>
+    <profile name="Small" description="s"/>
+  </profiles>
+  <packages type="image"><package name="netbase"/></packages>
+</image>
+`;
+
+export class TempProject {
+  readonly dir: string;
+
+  constructor(prefix = 'kiwibox-test-') {
+    this.dir = mkdtempSync(join(tmpdir(), prefix));
+  }
+
+  write(files: Record<string, string>): this {
+    for (const [name, text] of Object.entries(files)) {
+      const path = join(this.dir, name);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, text);
+    }
+    return this;
+  }
+
+  path(name: string): string {
+    return join(this.dir, name);
+  }
+
+  /** Runs the built CLI in the project dir; never throws on a non-zero exit. */
+  async kiwibox(args: string[], env: Record<string, string> = {}) {
+    return execa('node', [BIN, ...args], {
+      cwd: this.dir,
+      reject: false,
+      env: { NO_COLOR: '1', CI: 'true', ...env },
+      stdin: 'ignore',
+    });
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
