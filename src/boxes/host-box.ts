@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { errorMessage, failWith, ok, type Result } from '../core/result.js';
 import { type CpioEntry, cpioArchive } from './cpio.js';
 import { HOST_INIT } from './host-init.js';
-import { fetchKernel, resolveKernelPackage, type WantedModule } from './host-kernel.js';
+import { fetchKernel, type KernelPackage, resolveKernelPackage, type WantedModule } from './host-kernel.js';
 import { acquireLock } from './lock.js';
 
 /** Where the host box's modules come from; optional ones are loaded when the kernel has them. */
@@ -93,20 +93,14 @@ function initramfs(
   return cpioArchive(entries);
 }
 
-/** Makes sure the host box's kernel and initramfs exist in the store; builds them when missing. */
-export async function ensureHostBox(options: {
-  readonly store: string;
-  readonly arch: string;
-  readonly signal?: AbortSignal;
-  readonly onLine?: (line: string) => void;
-}): Promise<Result<HostBoxFiles>> {
-  const { store, arch, signal } = options;
-  if (arch !== hostBoxArch()) {
-    return failWith({
-      reason: 'host-box-arch',
-      message: `a host box runs the host's /usr, so its arch must be ${hostBoxArch()}, not ${arch}`,
-    });
-  }
+/**
+ * What the host box is made of: the kernel package, and a key over it, busybox, the init script and
+ * the module list (names the cache directory; a change means a new host box).
+ */
+export async function hostBoxKey(
+  arch: string,
+  signal?: AbortSignal,
+): Promise<Result<{ pkg: KernelPackage; busybox: { data: Buffer; applets: string[] }; key: string }>> {
   const pkg = await resolveKernelPackage(arch, signal);
   if (!pkg.ok) return pkg;
   const bb = await busyboxApplets('/');
@@ -122,6 +116,26 @@ export async function ensureHostBox(options: {
     )
     .digest('hex')
     .slice(0, 16);
+  return ok({ pkg: pkg.value, busybox: bb.value, key });
+}
+
+/** Makes sure the host box's kernel and initramfs exist in the store; builds them when missing. */
+export async function ensureHostBox(options: {
+  readonly store: string;
+  readonly arch: string;
+  readonly signal?: AbortSignal;
+  readonly onLine?: (line: string) => void;
+}): Promise<Result<HostBoxFiles>> {
+  const { store, arch, signal } = options;
+  if (arch !== hostBoxArch()) {
+    return failWith({
+      reason: 'host-box-arch',
+      message: `a host box runs the host's /usr, so its arch must be ${hostBoxArch()}, not ${arch}`,
+    });
+  }
+  const keyed = await hostBoxKey(arch, signal);
+  if (!keyed.ok) return keyed;
+  const { pkg, busybox: bb, key } = keyed.value;
   const root = join(store, 'host', arch);
   const dir = join(root, key);
   const cmdline = arch === 'aarch64' ? HOST_BOX_CMDLINE_ARM : HOST_BOX_CMDLINE_X86;
@@ -139,7 +153,7 @@ export async function ensureHostBox(options: {
         { tag: 'hostusr', path: '/usr' },
         { tag: 'hostetc', path: '/etc' },
       ],
-      kernelPackage: `${pkg.value.pkg} ${pkg.value.version}`,
+      kernelPackage: `${pkg.pkg} ${pkg.version}`,
     };
   };
   const ready = await files();
@@ -154,13 +168,13 @@ export async function ensureHostBox(options: {
   try {
     const again = await files();
     if (again) return ok(again);
-    options.onLine?.(`host box: preparing ${pkg.value.pkg} ${pkg.value.version} and an initramfs`);
+    options.onLine?.(`host box: preparing ${pkg.pkg} ${pkg.version} and an initramfs`);
     const out = join(work, 'out');
     await mkdir(join(work, 'deb'), { recursive: true });
     await mkdir(join(root, 'debs'), { recursive: true });
     await mkdir(out);
     const kernel = await fetchKernel({
-      pkg: pkg.value,
+      pkg: pkg,
       arch,
       workDir: join(work, 'deb'),
       outDir: out,
@@ -169,16 +183,13 @@ export async function ensureHostBox(options: {
       ...(signal ? { signal } : {}),
     });
     if (!kernel.ok) return kernel;
-    await writeFile(
-      join(out, 'initrd.cpio'),
-      initramfs(bb.value.data, bb.value.applets, kernel.value.modules),
-    );
+    await writeFile(join(out, 'initrd.cpio'), initramfs(bb.data, bb.applets, kernel.value.modules));
     const kernelName = kernel.value.kernel.split('/').pop() ?? 'vmlinux';
     await writeFile(
       join(out, 'box.json'),
       JSON.stringify({
         kernel: kernelName,
-        package: pkg.value,
+        package: pkg,
         modules: kernel.value.modules.map((m) => m.name),
       }),
     );

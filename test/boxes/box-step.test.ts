@@ -1,0 +1,194 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { boxFromData } from '../../src/boxes/box.js';
+import { boxStepExecutor } from '../../src/boxes/box-step.js';
+import { registerBoxCommands } from '../../src/cli/commands/box.js';
+import type { BoxStep, Project } from '../../src/config/model.js';
+import type { ExecutorContext } from '../../src/executors/types.js';
+import { DISK, PACKAGES, publish, publishBox, REPO, TARBALL } from './fixture-box.js';
+import { type FixtureServer, startFixtureServer } from './fixture-server.js';
+
+let server: FixtureServer;
+let dir: string;
+let project: Project;
+const REGISTRY = `box:
+  - name: testbox
+    mem_mb: 768M
+    processors: 2
+    console: hvc0
+    arch:
+      - name: x86_64
+        cmdline: [root=/dev/vda1, rd.plymouth=0]
+        source: obs://Test:Boxes/repo
+        packages_file: ${PACKAGES}
+        boxfiles: [${TARBALL}, ${DISK}]
+        use_initrd: true
+`;
+
+beforeAll(async () => {
+  server = await startFixtureServer();
+  dir = mkdtempSync(join(tmpdir(), 'kiwibox-boxstep-'));
+  process.env.KIWIBOX_BOX_STORE = join(dir, 'store');
+  writeFileSync(join(dir, 'boxes.yml'), REGISTRY);
+  project = {
+    file: join(dir, 'kiwibox.yaml'),
+    dir,
+    stateDir: join(dir, '.kiwibox'),
+    podman: { registries: {} },
+    steps: new Map(),
+  };
+});
+afterAll(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(() => server.hits.clear());
+
+function step(fields: Partial<BoxStep>): BoxStep {
+  return {
+    kind: 'box',
+    id: 'b',
+    deps: [],
+    location: { file: project.file, offset: 0, length: 1 },
+    fields: {},
+    source: 'official',
+    name: 'testbox',
+    memory: '1G',
+    cpus: 1,
+    arch: 'x86_64',
+    accel: 'tcg',
+    raw: {},
+    ...fields,
+  };
+}
+
+function ctx(lines: string[] = []): ExecutorContext {
+  return {
+    project,
+    signal: new AbortController().signal,
+    output: (line) => lines.push(line),
+    upstream: new Map(),
+    tmpDir: dir,
+  };
+}
+
+describe('box step executor', () => {
+  it('resolves a local box, digests its files and notices when one changes', async () => {
+    const kernel = join(dir, 'vmlinux');
+    writeFileSync(kernel, 'kernel v1');
+    const local = step({ source: 'local', name: 'b', kernel, cmdline: 'quiet' });
+    expect(boxStepExecutor.inputs(local, project)).toEqual({ dirs: [], files: [kernel], globs: [] });
+    const out = await boxStepExecutor.run(local, ctx());
+    expect(out.ok).toBe(true);
+    if (!out.ok) return;
+    const box = boxFromData(out.value.data);
+    expect(box).toMatchObject({
+      kernel,
+      cmdline: 'console=ttyS0 quiet',
+      console: 'ttyS0',
+      memory: '1G',
+      cpus: 1,
+    });
+    expect(out.value.files).toEqual([]);
+    expect(await boxStepExecutor.stillValid?.(local, out.value, project)).toBe(true);
+    writeFileSync(kernel, 'kernel v2');
+    expect(await boxStepExecutor.stillValid?.(local, out.value, project)).toBe(false);
+    const again = await boxStepExecutor.run(local, ctx());
+    expect(again.ok && boxFromData(again.value.data)?.digest).not.toBe(box?.digest);
+
+    const missing = await boxStepExecutor.run(step({ source: 'local', kernel: join(dir, 'absent') }), ctx());
+    expect(!missing.ok && missing.error[0]).toMatchObject({ reason: 'missing-file', step: 'b' });
+  });
+
+  it('fetches an official box; its packages digest is an extra fingerprint field', async () => {
+    publishBox(server);
+    const official = step({ raw: { registry: 'boxes.yml', 'base-url': server.url } });
+    const extra1 = await boxStepExecutor.extra?.(official, { project, signal: new AbortController().signal });
+    expect(extra1?.ok && extra1.value['box-packages']).toMatch(/^[0-9a-f]{64}$/);
+    const lines: string[] = [];
+    const out = await boxStepExecutor.run(official, ctx(lines));
+    expect(out.ok).toBe(true);
+    if (!out.ok) return;
+    const box = boxFromData(out.value.data);
+    expect(box).toMatchObject({
+      memory: '768M',
+      cpus: 2,
+      console: 'hvc0',
+      cmdline: 'console=hvc0 root=/dev/vda1 rd.plymouth=0',
+    });
+    expect(box?.disk).toMatch(new RegExp(`${DISK}$`));
+    expect(lines.some((l) => l.includes(`${DISK}: `) && l.includes('(100%)'))).toBe(true);
+    expect(await boxStepExecutor.stillValid?.(official, out.value, project)).toBe(true);
+
+    server.put(`${REPO}${PACKAGES}`, '{"version": 2}');
+    const extra2 = await boxStepExecutor.extra?.(official, { project, signal: new AbortController().signal });
+    expect(extra2?.ok && extra1?.ok && extra2.value['box-packages'] !== extra1.value['box-packages']).toBe(
+      true,
+    );
+    const noCheck = step({ raw: { registry: 'boxes.yml', 'base-url': server.url, 'update-check': false } });
+    expect(await boxStepExecutor.extra?.(noCheck, { project, signal: new AbortController().signal })).toEqual(
+      { ok: true, value: {} },
+    );
+
+    const at = { file: project.file, offset: 0, length: 1 };
+    const user = step({ fields: { memory: at }, memory: '3G', raw: official.raw });
+    const sized = await boxStepExecutor.run(user, ctx());
+    expect(sized.ok && boxFromData(sized.value.data)?.memory).toBe('3G');
+
+    const unknown = await boxStepExecutor.run(step({ name: 'nosuch', raw: official.raw }), ctx());
+    expect(!unknown.ok && unknown.error[0]?.reason).toBe('unknown-box');
+  });
+});
+
+describe('kiwibox box commands', () => {
+  async function cli(args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const program = new Command().exitOverride();
+    registerBoxCommands(program, { print: (l) => out.push(l), error: (l) => err.push(l) });
+    process.exitCode = undefined;
+    await program.parseAsync(['node', 'kiwibox', ...args]);
+    const code = Number(process.exitCode ?? 0);
+    process.exitCode = undefined;
+    return { code, out, err };
+  }
+
+  it('fetches, lists, verifies and removes a box', async () => {
+    publishBox(server, '3');
+    const registry = join(dir, 'boxes.yml');
+    const fetched = await cli([
+      'box',
+      '--registry',
+      registry,
+      '--arch',
+      'x86_64',
+      'fetch',
+      'testbox',
+      '--base-url',
+      server.url,
+    ]);
+    expect(fetched.err).toEqual([]);
+    expect(fetched.code).toBe(0);
+    const listed = await cli(['box', '--registry', registry, 'list']);
+    expect(listed.code).toBe(0);
+    expect(listed.out.find((l) => l.startsWith('testbox'))).toMatch(/testbox\s+x86_64\s+768M\s+\d+\.\d MiB/);
+    expect(listed.out.find((l) => l.startsWith('leap'))).toMatch(/leap\s+x86_64\s+8096M\s+-/);
+    const verified = await cli(['box', '--registry', registry, '--arch', 'x86_64', 'verify', 'testbox']);
+    expect(verified.code).toBe(0);
+    expect(verified.out).toHaveLength(2);
+
+    publish(server, DISK, 'not what was published', '0'.repeat(64));
+    writeFileSync(join(dir, 'store', 'testbox', 'x86_64', DISK), 'bit rot');
+    const broken = await cli(['box', '--registry', registry, '--arch', 'x86_64', 'verify', 'testbox']);
+    expect(broken.code).toBe(1);
+    expect(broken.err[0]).toMatch(/^error\[checksum-mismatch\]/);
+
+    expect((await cli(['box', '--registry', registry, 'fetch', 'nosuch'])).code).toBe(2);
+    expect((await cli(['box', 'rm', '../etc'])).code).toBe(2);
+    expect((await cli(['box', 'rm', 'testbox'])).code).toBe(0);
+    expect((await cli(['box', 'rm', 'testbox'])).code).toBe(1);
+  });
+});
