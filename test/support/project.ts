@@ -61,3 +61,18 @@ export class TempProject {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** Parses NDJSON reporter output into events. */
+export function events(stdout: string): Array<Record<string, unknown> & { type: string; step?: string }> {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
+}
+
+/** Step ids with an event of `type`, in order. */
+export function stepsWith(stdout: string, type: string): string[] {
+  return events(stdout)
+    .filter((e) => e.type === type)
+    .map((e) => String(e.step));
+}
