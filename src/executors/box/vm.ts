@@ -166,7 +166,9 @@ async function supervise(
     );
     stopped = (async () => {
       const accepted = await qmpQuit(options.qmpSocket);
-      if (!accepted || !(await waitExit(child, 10_000))) await stopGroup(child, 5000);
+      if (accepted && (await waitExit(child, 10_000))) return;
+      output(`QEMU did not quit over QMP${accepted ? ' in time' : ''}: sending SIGTERM`, 'stderr');
+      await stopGroup(child, 5000);
     })();
   };
   const timer = setTimeout(() => powerOff('timeout'), options.timeoutMs);
