@@ -1,0 +1,33 @@
+/**
+ * Real-tool tests need root and system tools. Outside CI a missing tool skips the test and says why;
+ * in CI (CI=true) it fails: CI must never skip the real-tool tests.
+ */
+import { execFileSync } from 'node:child_process';
+
+function has(tool: string): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v "$1"', 'sh', tool], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Undefined when everything is there, else the reason (and in CI: throws). */
+export function missingRealTools(options: { tools: readonly string[]; root?: boolean }): string | undefined {
+  const missing = options.tools.filter((t) => !has(t));
+  const problems = [
+    ...(missing.length ? [`missing ${missing.join(', ')} (run scripts/setup)`] : []),
+    ...(options.root && process.getuid?.() !== 0 ? ['needs root'] : []),
+  ];
+  if (!problems.length) return undefined;
+  const reason = problems.join('; ');
+  if (process.env.CI) throw new Error(`real-tool test cannot run in CI: ${reason}`);
+  console.warn(`skipping real-tool test: ${reason}`);
+  return reason;
+}
+
+/** Debian mirror from apt's sources, as scripts/debian-mirror prints it. */
+export function debianMirror(root: string): string {
+  return execFileSync(`${root}/scripts/debian-mirror`, { encoding: 'utf8' }).trim();
+}
