@@ -72,3 +72,71 @@ describe('host box', () => {
     );
   }, 600_000);
 });
+
+describe('host box boot', () => {
+  // Boots the host box under TCG with the QEMU helper's runVm and runs the host's real kiwi-ng inside
+  // it over the official protocol. The description names a repository that cannot exist, so kiwi-ng
+  // fails at a known point; what is asserted is that the host's own kiwi-ng ran in the guest (its log
+  // in result.log) and reported through result.code.
+  it('runs the host kiwi-ng inside the VM and reports through result.code', async () => {
+    const { runVm } = await import('../../src/executors/box/vm.js');
+    const { resolveBox } = await import('../../src/boxes/resolve.js');
+    const desc = join(scratch, 'desc');
+    const bundle = join(scratch, 'bundle');
+    execFileSync('mkdir', ['-p', desc, bundle]);
+    writeFileSync(
+      join(desc, 'config.xml'),
+      `<?xml version="1.0" encoding="utf-8"?>
+<image schemaversion="7.4" name="hostbox-probe">
+  <description type="system"><author>kiwibox</author><contact>test@example.invalid</contact><specification>probe</specification></description>
+  <preferences><version>1.0.0</version><packagemanager>apt</packagemanager><type image="tbz"/></preferences>
+  <repository type="apt-deb"><source path="dir:///kiwibox-no-such-repo"/></repository>
+  <packages type="bootstrap"><package name="busybox-static"/></packages>
+</image>
+`,
+    );
+    const box = await resolveBox(
+      {
+        kind: 'box',
+        id: 'host',
+        deps: [],
+        location: { file: join(scratch, 'kiwibox.yaml'), offset: 0, length: 0 },
+        fields: {},
+        source: 'host',
+        name: 'host',
+        memory: '1G',
+        cpus: 1,
+        arch: hostBoxArch() as 'x86_64',
+        accel: 'tcg',
+        raw: {},
+      },
+      { projectDir: scratch, env: { ...process.env, KIWIBOX_BOX_STORE: store } },
+    );
+    if (!box.ok) throw new Error(box.error.map((f) => f.message).join('\n'));
+    const lines: string[] = [];
+    const run = await runVm({
+      box: box.value,
+      accel: 'tcg',
+      kiwiArgs: ['system', 'build'],
+      shares: [
+        { tag: 'kiwidescription', path: desc, readonly: true },
+        { tag: 'kiwibundle', path: bundle, readonly: false },
+      ],
+      sharing: '9p',
+      timeoutMs: 600_000,
+      signal: new AbortController().signal,
+      output: (l) => lines.push(l),
+    });
+    const log = readFileSync(join(bundle, 'result.log'), 'utf8');
+    if (process.env.KIWIBOX_TEST_DUMP)
+      writeFileSync(process.env.KIWIBOX_TEST_DUMP, `${lines.join('\n')}\n----\n${log}`);
+    if (!run.ok) throw new Error(`${run.error[0]?.message}\n${lines.slice(-30).join('\n')}`);
+    expect(lines.some((l) => l.includes('hostbox: kiwi-ng system build'))).toBe(true);
+    // The host's kiwi-ng read the description through the read-only share and failed where expected.
+    expect(log).toContain('--> loaded /description/config.xml');
+    expect(log).toContain('KiwiDebootstrapError');
+    const code = readFileSync(join(bundle, 'result.code'), 'utf8').trim();
+    expect(code).toBe('1');
+    expect(lines.some((l) => l.includes(`hostbox: result.code=${code}`))).toBe(true);
+  }, 900_000);
+});
