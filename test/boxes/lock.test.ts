@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,5 +68,53 @@ describe('store lock', () => {
     await Promise.all([hold('a'), hold('b'), hold('c')]);
     // Never two holders at once: every + is followed by its own -.
     for (let i = 0; i < order.length; i += 2) expect(order[i]?.[0]).toBe(order[i + 1]?.[0]);
+  });
+});
+
+describe('store lock between processes', () => {
+  // Another process holding the lock the way acquireLock writes it (O_EXCL create, {"pid"}).
+  const holder = (path: string, ms: number) =>
+    spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('fs');
+         const fd = fs.openSync(${JSON.stringify(path)}, 'wx');
+         fs.writeSync(fd, JSON.stringify({ pid: process.pid }));
+         fs.closeSync(fd);
+         process.stdout.write('held\\n');
+         setTimeout(() => { fs.unlinkSync(${JSON.stringify(path)}); process.exit(0); }, ${ms});`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+  const held = (child: ReturnType<typeof spawn>) =>
+    new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+
+  it('waits for another live process, then takes the lock', async () => {
+    const path = join(dir, 'p.lock');
+    const child = holder(path, 600);
+    await held(child);
+    const waits: number[] = [];
+    const lock = await acquireLock(path, { pollMs: 50, onWait: (pid) => waits.push(pid) });
+    expect(lock.ok).toBe(true);
+    expect(waits).toEqual([child.pid]);
+    // The holder unlinked its lock (and exits normally); we never held it at the same time.
+    await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+    expect(child.exitCode).toBe(0);
+    if (lock.ok) await lock.value.release();
+  });
+
+  it('breaks the lock of a process that was killed while holding it', async () => {
+    const path = join(dir, 'k.lock');
+    const child = holder(path, 60_000);
+    await held(child);
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    expect(existsSync(path)).toBe(true);
+    const lock = await acquireLock(path, { pollMs: 50 });
+    expect(lock.ok).toBe(true);
+    expect(JSON.parse(readFileSync(path, 'utf8')).pid).toBe(process.pid);
+    if (lock.ok) await lock.value.release();
   });
 });
