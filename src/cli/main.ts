@@ -10,6 +10,7 @@ import { type GraphFormat, graphCommand } from './commands/graph.js';
 import { planCommand } from './commands/plan.js';
 import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
+import { watchCommand } from './commands/watch.js';
 import { whyCommand } from './commands/why.js';
 import { EXIT, globalOptions, type RawGlobalOptions } from './options.js';
 
@@ -66,6 +67,19 @@ export function buildProgram(setExit: (code: number) => void): Command {
       new Option('--format <format>', 'output format').choices(['dot', 'mermaid', 'json']).default('dot'),
     )
     .action((o: { format: GraphFormat }, cmd: Command) => run(graphCommand(global(cmd), o.format, out)));
+  program
+    .command('watch')
+    .description('run, then re-run exactly what each file change affects, until Ctrl-C')
+    .argument('[steps...]')
+    .addOption(
+      new Option('--on-change <what>', 'a change to a running step')
+        .choices(['cancel', 'finish'])
+        .default('cancel'),
+    )
+    .option('--debounce <ms>', 'wait this long for more changes', positiveInt, 50)
+    .action((steps: string[], o: { onChange: 'cancel' | 'finish'; debounce: number }, cmd: Command) =>
+      run(watchCommand(global(cmd), steps, { onChange: o.onChange, debounceMs: o.debounce })),
+    );
   program
     .command('why')
     .description('explain why a step would run (or is fresh)')

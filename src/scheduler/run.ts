@@ -8,7 +8,8 @@ import type { Emit, RunSummary, SkipReason } from '../core/events.js';
 import type { Failure } from '../core/result.js';
 import type { ExecutorLookup } from '../executors/registry.js';
 import type { StepOutputs } from '../executors/types.js';
-import type { FingerprintServices } from '../fingerprint/decide.js';
+import { type FingerprintServices, upstreamToken } from '../fingerprint/decide.js';
+import { readRecord, recordedOutputs } from '../fingerprint/state.js';
 import { executeStep, type StepOutcome } from './execute-step.js';
 
 export interface RunOptions {
@@ -38,6 +39,16 @@ export async function runSteps(options: RunOptions): Promise<RunSummary> {
   let firstFailure: RunSummary['firstFailure'];
   let free = jobs;
   let stopStarting = false;
+
+  // Dependencies outside the selection (watch mode runs a subset) count with their last record.
+  for (const step of steps) {
+    for (const dep of step.deps) {
+      if (state.has(dep) || done.has(dep)) continue;
+      const record = readRecord(project.stateDir, dep);
+      if (record)
+        done.set(dep, { outputs: recordedOutputs(record, project.dir), token: upstreamToken(record) });
+    }
+  }
 
   emit({ type: 'run-started', steps: options.order, jobs });
   for (const step of steps) emit({ type: 'step-queued', step: step.id, kind: step.kind });
@@ -92,13 +103,15 @@ export async function runSteps(options: RunOptions): Promise<RunSummary> {
     if (options.signal.aborted) stopStarting = true;
     for (const step of steps) {
       if (state.get(step.id) !== 'pending') continue;
-      const bad = step.deps.find((d) => state.get(d) === 'failed' || state.get(d) === 'skipped');
+      const bad = step.deps.find(
+        (d) => state.get(d) === 'failed' || state.get(d) === 'skipped' || (!state.has(d) && !done.has(d)),
+      );
       if (bad !== undefined) skip(step, 'dependency-failed', bad);
     }
     if (!stopStarting) {
       for (const step of steps) {
         if (state.get(step.id) !== 'pending') continue;
-        if (!step.deps.every((d) => state.get(d) === 'ok' || !state.has(d))) continue;
+        if (!step.deps.every((d) => state.get(d) === 'ok' || (!state.has(d) && done.has(d)))) continue;
         const weight = weightOf(step);
         if (weight > free) continue;
         start(step, weight);

@@ -5,7 +5,7 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, TempProject, events, stepsWith } from '../support/project.js';
+import { events, ROOT, stepsWith, TempProject } from '../support/project.js';
 import { debianMirror, missingRealTools } from '../support/real-tools.js';
 
 const skip = missingRealTools({ tools: ['kiwi-ng', 'debootstrap'], root: true });
@@ -29,7 +29,9 @@ describe.skipIf(skip !== undefined)('examples/debian-tbz with real kiwi-ng', () 
     const record = JSON.parse(readFileSync(p.path('.kiwibox/steps/base/record.json'), 'utf8'));
     const outputs = record.outputs.files.map((f: { path: string }) => f.path);
     expect(outputs).toContain('out/base/kiwi.result.json');
-    expect(outputs.some((f: string) => /out\/base\/kiwibox-debian-tbz\.x86_64-1\.0\.0\.tar\.xz$/.test(f))).toBe(true);
+    expect(
+      outputs.some((f: string) => /out\/base\/kiwibox-debian-tbz\.x86_64-1\.0\.0\.tar\.xz$/.test(f)),
+    ).toBe(true);
   }, 1_200_000);
 
   it('finds everything fresh on the second run', async () => {

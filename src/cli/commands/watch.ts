@@ -1,0 +1,51 @@
+import { allExecutors } from '../../executors/all.js';
+import { createReporter, defaultReporter } from '../../reporters/create.js';
+import { Watch } from '../../watch/watcher.js';
+import { EXIT, type GlobalOptions } from '../options.js';
+import { fingerprintServices } from '../session.js';
+import { interruptController } from '../signals.js';
+
+export interface WatchCommandOptions {
+  readonly onChange: 'cancel' | 'finish';
+  readonly debounceMs: number;
+}
+
+/** Runs once, then keeps the selected steps up to date until Ctrl-C. */
+export async function watchCommand(
+  global: GlobalOptions,
+  targets: string[],
+  options: WatchCommandOptions,
+): Promise<number> {
+  const reporter = createReporter(global.reporter ?? defaultReporter(), global.cwd);
+  const interrupt = interruptController(() => {
+    reporter.close();
+    process.exit(EXIT.interrupted);
+  });
+  // One cache per state dir for the whole watch: no reloading between runs.
+  const services = new Map<string, ReturnType<typeof fingerprintServices>>();
+  try {
+    await new Watch({
+      file: global.file,
+      targets,
+      lookup: allExecutors(),
+      services: (stateDir) => {
+        let s = services.get(stateDir);
+        if (!s) {
+          s = fingerprintServices(stateDir);
+          services.set(stateDir, s);
+        }
+        return s;
+      },
+      emit: (event) => reporter.event(event),
+      jobs: global.jobs,
+      keepGoing: true,
+      onChange: options.onChange,
+      debounceMs: options.debounceMs,
+      signal: interrupt.signal,
+    }).run();
+    return EXIT.interrupted;
+  } finally {
+    interrupt.dispose();
+    reporter.close();
+  }
+}

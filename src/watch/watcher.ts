@@ -1,0 +1,247 @@
+/**
+ * `kiwibox watch`: a state machine around the one-shot run.
+ *
+ *   start ──► analyse ──ok──► running ──done──► watching ◄─┐
+ *                │  ▲            ▲   │ change: cancel       │ change (debounced)
+ *             invalid │          │   ▼ (if it touches a     │
+ *                ▼    │          └── restart  running step) │
+ *             broken ─┘ (kiwibox.yaml fixed)     watching ──┘
+ *
+ * A change marks the steps whose inputs contain the path (and, through the run, their
+ * dependents); a change to kiwibox.yaml or a description's config re-analyses the file and runs
+ * what the plan says changed. Outputs and `.kiwibox/` are never watched. A step whose own runs keep
+ * changing its inputs is reported as a loop instead of being re-run forever.
+ */
+import { type FSWatcher, watch } from 'chokidar';
+import { type LoadedProject, loadProject } from '../config/load.js';
+import type { Emit, KiwiboxEvent } from '../core/events.js';
+import type { ExecutorLookup } from '../executors/registry.js';
+import type { FingerprintServices } from '../fingerprint/decide.js';
+import { listInputs } from '../fingerprint/inputs.js';
+import { dependentsOf, selectSteps, topologicalOrder } from '../graph/graph.js';
+import { planSteps } from '../scheduler/plan.js';
+import { runSteps } from '../scheduler/run.js';
+import { InputMap } from './input-map.js';
+
+export interface WatchOptions {
+  readonly file: string;
+  readonly targets: readonly string[];
+  readonly lookup: ExecutorLookup;
+  readonly services: (stateDir: string) => FingerprintServices;
+  readonly emit: Emit;
+  readonly jobs: number;
+  readonly keepGoing: boolean;
+  /** What a change does to an affected step that is running: cancel and restart it, or let it finish. */
+  readonly onChange: 'cancel' | 'finish';
+  readonly debounceMs: number;
+  /** Ctrl-C: ends the watch and everything it started. */
+  readonly signal: AbortSignal;
+}
+
+/** A change within this long after a step ended counts as caused by that step. */
+const LOOP_WINDOW_MS = 1500;
+
+/** The run in progress: which steps it covers, which started, which finished well. */
+interface RunState {
+  readonly abort: AbortController;
+  readonly order: ReadonlySet<string>;
+  readonly started: Set<string>;
+  readonly done: Set<string>;
+}
+
+interface Analysed extends LoadedProject {
+  readonly selection: readonly string[];
+  readonly inputs: InputMap;
+}
+
+export class Watch {
+  readonly #o: WatchOptions;
+  #analysed: Analysed | undefined;
+  #watcher: FSWatcher | undefined;
+  #pending = new Set<string>();
+  #timer: NodeJS.Timeout | undefined;
+  #dirty = new Set<string>();
+  #reanalyse = false;
+  #run: RunState | undefined;
+  readonly #running = new Set<string>();
+  readonly #lastEnd = new Map<string, number>();
+  readonly #hot = new Map<string, number>();
+  #wake: (() => void) | undefined;
+
+  constructor(options: WatchOptions) {
+    this.#o = options;
+  }
+
+  /** Runs until the signal aborts. */
+  async run(): Promise<void> {
+    await this.#analyse(true);
+    this.#o.signal.addEventListener('abort', () => {
+      this.#run?.abort.abort();
+      this.#wake?.();
+    });
+    while (!this.#o.signal.aborted) {
+      if (this.#reanalyse) await this.#analyse(false);
+      if (this.#dirty.size && this.#analysed) await this.#runDirty();
+      if (this.#o.signal.aborted) break;
+      if (!this.#dirty.size && !this.#reanalyse) {
+        await this.#announce();
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+        });
+        this.#wake = undefined;
+      }
+    }
+    clearTimeout(this.#timer);
+    await this.#watcher?.close();
+  }
+
+  async #analyse(first: boolean): Promise<void> {
+    this.#reanalyse = false;
+    const loaded = await loadProject({ file: this.#o.file });
+    if (!loaded.ok) {
+      this.#o.emit({ type: 'diagnostics', failures: loaded.error });
+      // Keep watching what we watched (at least the file itself) so a fix is noticed.
+      if (!this.#watcher) await this.#watch([this.#o.file], () => false);
+      return;
+    }
+    const { project, graph } = loaded.value;
+    const selection = selectSteps(project, graph, this.#o.targets);
+    if (!selection.ok) {
+      this.#o.emit({ type: 'diagnostics', failures: selection.error });
+      return;
+    }
+    const inputs = new InputMap({ project, ids: selection.value, lookup: this.#o.lookup });
+    this.#analysed = { ...loaded.value, selection: selection.value, inputs };
+    await this.#watch(inputs.roots, (path) => inputs.isIgnored(path));
+    if (first) {
+      for (const id of selection.value) this.#dirty.add(id);
+      return;
+    }
+    const planned = await planSteps({
+      project,
+      order: selection.value,
+      lookup: this.#o.lookup,
+      services: this.#o.services(project.stateDir),
+      force: false,
+      signal: this.#o.signal,
+    });
+    for (const p of planned) if (p.action !== 'fresh') this.#dirty.add(p.step);
+  }
+
+  async #watch(roots: readonly string[], ignored: (path: string) => boolean): Promise<void> {
+    await this.#watcher?.close();
+    const watcher = watch([...roots], { ignoreInitial: true, ignored, atomic: true, persistent: true });
+    watcher.on('all', (_event, path) => this.#changed(path));
+    await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+    this.#watcher = watcher;
+  }
+
+  #changed(path: string): void {
+    this.#pending.add(path);
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#flush(), this.#o.debounceMs);
+  }
+
+  #flush(): void {
+    const files = [...this.#pending].sort();
+    this.#pending.clear();
+    const analysed = this.#analysed;
+    const affected = new Set<string>();
+    let config = !analysed;
+    for (const file of files) {
+      if (!analysed || analysed.inputs.isConfig(file)) config = true;
+      for (const id of analysed?.inputs.stepsFor(file) ?? []) affected.add(id);
+    }
+    if (!config && !affected.size) return;
+    this.#o.emit({ type: 'watch-change', files });
+    if (config) this.#reanalyse = true;
+    const now = Date.now();
+    for (const id of affected) {
+      const hot = this.#running.has(id) || now - (this.#lastEnd.get(id) ?? 0) < LOOP_WINDOW_MS;
+      const count = hot ? (this.#hot.get(id) ?? 0) + 1 : 0;
+      if (count >= 2) {
+        this.#hot.set(id, 0);
+        this.#o.emit({
+          type: 'watch-loop',
+          step: id,
+          files: files.filter((f) => analysed?.inputs.stepsFor(f).includes(id)),
+        });
+        continue;
+      }
+      this.#hot.set(id, count);
+      // A step of the current run that has not started yet will see the change anyway.
+      if (this.#run?.order.has(id) && !this.#run.started.has(id)) continue;
+      this.#dirty.add(id);
+    }
+    const run = this.#run;
+    if (run && this.#o.onChange === 'cancel') {
+      const touched = this.#reanalyse || [...this.#dirty].some((id) => this.#running.has(id));
+      if (touched) run.abort.abort();
+    }
+    this.#wake?.();
+  }
+
+  async #runDirty(): Promise<void> {
+    const { project, graph, selection } = this.#analysed as Analysed;
+    const chosen = new Set(selection);
+    const affected = dependentsOf(
+      graph,
+      [...this.#dirty].filter((id) => chosen.has(id)),
+    );
+    const order = topologicalOrder(project, graph).filter((id) => affected.has(id) && chosen.has(id));
+    this.#dirty.clear();
+    if (!order.length) return;
+    const run: RunState = {
+      abort: new AbortController(),
+      order: new Set(order),
+      started: new Set(),
+      done: new Set(),
+    };
+    const onAbort = () => run.abort.abort();
+    this.#o.signal.addEventListener('abort', onAbort, { once: true });
+    this.#run = run;
+    await runSteps({
+      project,
+      order,
+      lookup: this.#o.lookup,
+      services: this.#o.services(project.stateDir),
+      emit: (event) => this.#track(event, run),
+      jobs: this.#o.jobs,
+      keepGoing: this.#o.keepGoing,
+      force: false,
+      signal: run.abort.signal,
+    });
+    this.#o.signal.removeEventListener('abort', onAbort);
+    this.#run = undefined;
+    // Cancelled by a change: whatever did not finish runs again.
+    if (run.abort.signal.aborted && !this.#o.signal.aborted) {
+      for (const id of order) if (!run.done.has(id)) this.#dirty.add(id);
+    }
+  }
+
+  #track(event: KiwiboxEvent, run: RunState): void {
+    if (event.type === 'step-started') {
+      run.started.add(event.step);
+      this.#running.add(event.step);
+    }
+    if (event.type === 'step-fresh' || event.type === 'step-succeeded') run.done.add(event.step);
+    if (event.type === 'step-succeeded' || event.type === 'step-failed') {
+      this.#running.delete(event.step);
+      this.#lastEnd.set(event.step, Date.now());
+    }
+    this.#o.emit(event);
+  }
+
+  async #announce(): Promise<void> {
+    const analysed = this.#analysed;
+    if (!analysed) return;
+    const specs = analysed.selection.map((id) => {
+      const step = analysed.project.steps.get(id);
+      return step ? (this.#o.lookup(step)?.inputs(step as never, analysed.project) ?? undefined) : undefined;
+    });
+    const files = new Set<string>();
+    for (const spec of specs)
+      if (spec) for (const f of await listInputs(spec, analysed.project.dir)) files.add(f);
+    this.#o.emit({ type: 'watch-waiting', files: files.size + 1, steps: analysed.selection.length });
+  }
+}
