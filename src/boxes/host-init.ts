@@ -40,19 +40,19 @@ for tok in $cmdline; do
 done
 set +f
 
-mnt() {  # TAG DIR [ro]
+mnt() {  # TAG DIR [ro [9p-cache-mode]]
   mkdir -p "$2"
   case "\${sharing_backend:-9p}" in
-    9p) mount -t 9p -o "trans=virtio,version=9p2000.L,msize=512000\${3:+,ro}" "$1" "$2" ;;
+    9p) mount -t 9p -o "trans=virtio,version=9p2000.L,msize=512000\${3:+,ro}\${4:+,cache=$4}" "$1" "$2" ;;
     virtiofs) mount -t virtiofs \${3:+-o ro} "$1" "$2" ;;
     *) say "sharing backend \${sharing_backend} is not supported by the host box"; return 1 ;;
   esac
 }
 
 mkdir -p $R && mount -t tmpfs -o mode=0755 tmpfs $R || { say "cannot mount the root tmpfs"; finish; }
-mnt hostusr $R/usr ro || { say "cannot mount the host /usr (tag hostusr)"; finish; }
+mnt hostusr $R/usr ro loose || { say "cannot mount the host /usr (tag hostusr)"; finish; }
 for d in bin sbin lib lib32 lib64 libx32; do [ -e $R/usr/$d ] && ln -s usr/$d $R/$d; done
-mkdir -p /hostetc /etc-rw && mnt hostetc /hostetc ro || { say "cannot mount the host /etc (tag hostetc)"; finish; }
+mkdir -p /hostetc /etc-rw && mnt hostetc /hostetc ro loose || { say "cannot mount the host /etc (tag hostetc)"; finish; }
 mount -t tmpfs tmpfs /etc-rw && mkdir -p /etc-rw/upper /etc-rw/work $R/etc
 mount -t overlay overlay -o lowerdir=/hostetc,upperdir=/etc-rw/upper,workdir=/etc-rw/work $R/etc \\
   || { say "no overlay on /etc: read-only"; mount --bind /hostetc $R/etc; }
@@ -72,7 +72,7 @@ if [ -n "\${custom_mount:-}" ]; then mnt custompath "$R$custom_mount" || { say "
 run() { chroot $R /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin HOME=/root LANG=C.UTF-8 "$@" </dev/null; }
 echo 1 > $R/bundle/result.code
 : > $R/bundle/result.log
-say "kiwi-ng $args"
+say "kiwi-ng $args (uptime $(cut -d" " -f1 /proc/uptime) s)"
 set -f
 # shellcheck disable=SC2086 # the build arguments are split on spaces, as run_kiwi does
 run kiwi-ng --logfile /bundle/result.log $args --description /description --target-dir /result
@@ -83,6 +83,6 @@ if [ "$rc" = 0 ]; then
   run kiwi-ng result bundle --id 0 --target-dir /result --bundle-dir /bundle
   echo "$?" > $R/bundle/result.code
 fi
-say "result.code=$(cat $R/bundle/result.code)"
+say "result.code=$(cat $R/bundle/result.code) (uptime $(cut -d" " -f1 /proc/uptime) s)"
 finish
 `;
