@@ -82,8 +82,8 @@ export async function remoteDigest(options: {
 }
 
 /**
- * Fingerprint fields: `image <ref>` → digest for remote images, → image id for local images that
- * no stash step of this project produces (a stash step's own fingerprint covers its image).
+ * Fingerprint fields for images given by reference: `image <ref>` → the digest the tag points at
+ * (remote) or the image id (localhost/). Stash steps' images are covered by their upstream token.
  */
 export async function imageFingerprints(options: {
   step: StackStep;
@@ -95,11 +95,14 @@ export async function imageFingerprints(options: {
   if (!images.ok) return images;
   const fields: Record<string, string> = {};
   for (const image of images.value) {
+    // A stash's own record (image id, pushed digest) reaches this fingerprint as its upstream token;
+    // asking the registry here would fail before the stash's first push (e.g. in `plan`).
+    if (image.stash !== undefined) continue;
     if (image.remote) {
       const digest = await remoteDigest({ ref: image.ref, project: options.project, signal: options.signal });
       if (!digest.ok) return digest;
       fields[`image ${image.ref}`] = digest.value;
-    } else if (image.stash === undefined) {
+    } else {
       const info = await options.session.inspectImage(image.ref);
       if (!info.ok) return info;
       fields[`image ${image.ref}`] = info.value.id;
