@@ -5,7 +5,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { errorMessage, failWith, ok, type Result } from '../core/result.js';
@@ -104,6 +104,7 @@ export async function ensureOfficialBox(req: OfficialBoxRequest): Promise<Result
   });
   if (!lock.ok) return lock;
   try {
+    await mkdir(dir, { recursive: true });
     const state: BoxState = (await readState(dir)) ?? { source: dirUrl.value, files: {} };
     let packages: string | undefined;
     let packagesSha = state.packagesSha256;

@@ -69,7 +69,7 @@ export async function writeState(dir: string, state: BoxState): Promise<void> {
   await writeAtomic(join(dir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
 }
 
-/** Holds `<store>/<name>/<arch>.lock` (creating the directories) until released. */
+/** Holds `<store>/<name>/<arch>.lock` (creating `<store>/<name>`) until released. */
 export async function lockBox(
   store: string,
   name: string,
@@ -77,11 +77,11 @@ export async function lockBox(
   options: LockOptions = {},
 ): Promise<Result<Lock>> {
   try {
-    await mkdir(boxDir(store, name, arch), { recursive: true });
+    await mkdir(join(store, name), { recursive: true });
   } catch (error) {
     return failWith({
       reason: 'box-store-error',
-      message: `cannot create ${boxDir(store, name, arch)}: ${errorMessage(error)}`,
+      message: `cannot create ${join(store, name)}: ${errorMessage(error)}`,
     });
   }
   return acquireLock(`${boxDir(store, name, arch)}.lock`, options);

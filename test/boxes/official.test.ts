@@ -156,6 +156,7 @@ describe('official boxes in the store', () => {
     const listed = await listStored(store);
     expect(listed.map((b) => `${b.name}/${b.arch}`)).toEqual(['testbox/x86_64']);
     expect(listed[0]?.bytes).toBeGreaterThan(2 * 1024 * 1024);
+    expect(await removeStored({ store, name: 'testbox', arch: 'aarch64' })).toEqual({ ok: true, value: [] });
     expect(await removeStored({ store, name: 'testbox' })).toEqual({ ok: true, value: ['x86_64'] });
     expect(existsSync(join(store, 'testbox'))).toBe(false);
     expect(await listStored(store)).toEqual([]);
