@@ -19,6 +19,11 @@ export interface Box {
   readonly cpus: number;
   /** Console device the guest writes to (`hvc0`, `ttyS0`, `ttyAMA0`). */
   readonly console: string;
+  /**
+   * The guest expects a NIC with user networking (no host port): the official boxes' run_kiwi waits
+   * for its link and kiwi fetches packages; the host box's kiwi-ng needs it for repositories too.
+   */
+  readonly network?: boolean;
   /** Host directories to share read-only into the guest by tag (the host box shares /usr). */
   readonly extraShares?: readonly { readonly tag: string; readonly path: string }[];
   /** sha256 over the box's files (stat-cached): enters dependents' fingerprints. */

@@ -5,7 +5,8 @@
  * Keys read from the box step's raw YAML mapping (BoxStep.raw):
  *   official: `registry` (path of a kiwi_boxed_plugin.yml, relative to the project dir),
  *             `base-url` (download base for obs:// sources), `update-check` (bool, default true)
- *   local:    `console` (default ttyS0 on x86_64, ttyAMA0 on aarch64)
+ *   local:    `console` (default ttyS0 on x86_64, ttyAMA0 on aarch64), `network` (bool: give the guest
+ *             a NIC with user networking; official and host boxes always get one)
  */
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -107,6 +108,8 @@ export async function resolveBox(step: BoxStep, ctx: ResolveContext): Promise<Re
   let memory = step.memory;
   let cpus = step.cpus;
   let extraShares: Box['extraShares'];
+  // Official and host boxes fetch packages; a local box has a NIC only when it asks (`network: true`).
+  let network = step.raw.network === true;
   switch (step.source) {
     case 'official': {
       const entry = officialEntry(step, ctx);
@@ -118,6 +121,7 @@ export async function resolveBox(step: BoxStep, ctx: ResolveContext): Promise<Re
       cmdline = withConsole(consoleDev, [...entry.value.arch.cmdline, step.cmdline ?? ''].join(' ').trim());
       // The registry's sizes apply unless the step sets its own.
       if (!userSet('memory')) memory = entry.value.box.memory;
+      network = true;
       if (!userSet('cpus') && entry.value.box.processors) cpus = entry.value.box.processors;
       break;
     }
@@ -136,6 +140,7 @@ export async function resolveBox(step: BoxStep, ctx: ResolveContext): Promise<Re
       consoleDev = defaultConsole(step.arch);
       cmdline = withConsole(consoleDev, `${host.value.cmdline} ${step.cmdline ?? ''}`.trim());
       extraShares = host.value.shares;
+      network = true;
       break;
     }
   }
@@ -152,6 +157,7 @@ export async function resolveBox(step: BoxStep, ctx: ResolveContext): Promise<Re
     cpus,
     console: consoleDev,
     ...(extraShares ? { extraShares } : {}),
+    ...(network ? { network } : {}),
     digest: boxDigest({ files: digests.value, cmdline, arch: step.arch }),
   });
 }
