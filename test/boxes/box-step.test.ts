@@ -92,6 +92,7 @@ describe('box step executor', () => {
       memory: '1G',
       cpus: 1,
     });
+    expect(box?.network).toBeUndefined();
     expect(out.value.files).toEqual([]);
     expect(await boxStepExecutor.stillValid?.(local, out.value, project)).toBe(true);
     writeFileSync(kernel, 'kernel v2');
@@ -118,6 +119,7 @@ describe('box step executor', () => {
       cpus: 2,
       console: 'hvc0',
       cmdline: 'console=hvc0 root=/dev/vda1 rd.plymouth=0',
+      network: true,
     });
     expect(box?.disk).toMatch(new RegExp(`${DISK}$`));
     expect(lines.some((l) => l.includes(`${DISK}: `) && l.includes('(100%)'))).toBe(true);
