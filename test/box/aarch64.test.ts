@@ -43,7 +43,7 @@ describe('an aarch64 box', () => {
     expect(executor.tools(build)).toEqual(['qemu-system-aarch64']);
     const result = await executor.run(build, ctx);
     expect(result.ok, lines.slice(-20).join('\n')).toBe(true);
-    expect(lines[0]).toMatch(/^\$ qemu-system-aarch64 -machine virt -accel tcg -cpu max /);
+    expect(lines[0]).toMatch(/^\$ qemu-system-aarch64 -machine virt -accel tcg -cpu max,pauth-impdef=on /);
     // The stand-in names the artifact after `uname -m` in the guest: it really ran on aarch64.
     const packages = await readFile(join(targetDir, 'tiny.aarch64-1.2.3-0.packages'), 'utf8');
     expect(packages).toContain('arch=aarch64');

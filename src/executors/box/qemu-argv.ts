@@ -61,7 +61,9 @@ export function qemuArgv(options: QemuArgvOptions): [string, ...string[]] {
   // virtiofs needs the guest RAM in shared memory so virtiofsd can map it.
   const sharedMemory = sharing.kind === 'virtiofs';
   const machine = (box.arch === 'aarch64' ? 'virt' : 'pc') + (sharedMemory ? ',memory-backend=mem' : '');
-  const cpu = options.accel === 'kvm' ? 'host' : 'max';
+  // Under TCG a rich CPU model costs time: x86 boots 10-30 % faster on qemu64 than on max, and on
+  // arm64 (whose virt default is 32-bit) max with QEMU's cheap pointer authentication.
+  const cpu = options.accel === 'kvm' ? 'host' : box.arch === 'aarch64' ? 'max,pauth-impdef=on' : 'qemu64';
   const argv: [string, ...string[]] = [
     qemuBinary(box.arch),
     '-machine',

@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// Target-share write throughput: the guest (test box, through kiwibox's VM runner) writes MB of
+// zeros with dd conv=fsync into the bundle share, over 9p and over virtiofs, against the same dd on
+// the host disk into the same directory. Goal: share/host >= 0.6. Also prints the guest's own
+// zero->null dd speed, the ceiling TCG puts on any guest I/O.
+//   npm run build && node bench/box-io.mjs [MB]
+import { execFileSync } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { resetBundle, root, testBox, workDir } from './box-common.mjs';
+
+const { runVm } = await import(join(root, 'dist/executors/box/vm.js'));
+const mb = Number(process.argv[2] ?? 200);
+const box = testBox();
+// Run by the kiwi-ng stand-in before its build (the description's testbox-run hook).
+const script = `
+up() { cut -d' ' -f1 /proc/uptime; }
+t0=$(up); dd if=/dev/zero of=/bundle/io.bin bs=1M count=${mb} conv=fsync 2>/dev/null; t1=$(up)
+echo "BENCH-WRITE $t0 $t1"; rm -f /bundle/io.bin
+t0=$(up); dd if=/dev/zero of=/dev/null bs=1M count=${mb} 2>/dev/null; t1=$(up)
+echo "BENCH-NULL $t0 $t1"
+`;
+const dir = await workDir({ 'testbox-run': script });
+
+function hostWrite() {
+  const file = join(dir, 'bundle', 'host.bin');
+  const start = performance.now();
+  execFileSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', `count=${mb}`, 'conv=fsync'], {
+    stdio: 'ignore',
+  });
+  const seconds = (performance.now() - start) / 1000;
+  execFileSync('rm', ['-f', file]);
+  return mb / seconds;
+}
+
+async function guestWrite(sharing) {
+  await resetBundle(dir);
+  const lines = [];
+  const result = await runVm({
+    box,
+    accel: 'tcg',
+    kiwiArgs: ['system', 'build'],
+    shares: [
+      { tag: 'kiwidescription', path: join(dir, 'desc'), readonly: true },
+      { tag: 'kiwibundle', path: join(dir, 'bundle'), readonly: false },
+    ],
+    sharing,
+    timeoutMs: 600_000,
+    signal: new AbortController().signal,
+    output: (line) => lines.push(line),
+  });
+  if (!result.ok) throw new Error(JSON.stringify(result.error));
+  const rate = (tag) => {
+    const line = lines.find((l) => l.includes(tag));
+    if (!line) throw new Error(`${sharing}: no ${tag} line in the console:\n${lines.slice(-15).join('\n')}`);
+    const [, t0, t1] = line.trim().split(/\s+/).slice(-3);
+    return mb / (Number(t1) - Number(t0));
+  };
+  return { write: rate('BENCH-WRITE'), null: rate('BENCH-NULL') };
+}
+
+console.log(`box-io: ${mb} MB, load average ${loadavg()[0].toFixed(2)}`);
+const host = [hostWrite(), hostWrite(), hostWrite()].sort((a, b) => a - b)[1];
+console.log(`box-io: host disk dd conv=fsync: ${host.toFixed(0)} MB/s (median of 3)`);
+for (const sharing of ['9p', 'virtiofs']) {
+  const guest = await guestWrite(sharing);
+  console.log(
+    `box-io: ${sharing.padEnd(8)} guest write ${guest.write.toFixed(0)} MB/s, ratio to host ${(guest.write / host).toFixed(2)} (goal >= 0.6); guest zero->null ${guest.null.toFixed(0)} MB/s`,
+  );
+}
+console.log(`box-io: load average ${loadavg()[0].toFixed(2)}`);
+await rm(dir, { recursive: true, force: true });
