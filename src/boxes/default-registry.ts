@@ -4,11 +4,12 @@
  * Kept as a string so it ships inside the compiled module (no data file to copy next to dist/).
  *
  * Differences from upstream's copy: the tumbleweed aarch64 entry names the aarch64 files (upstream's
- * lists the x86_64 ones, a copy-paste slip), and `staging` is left out (its file names are not known
- * here). A user registry (KIWIBOX_BOX_REGISTRY or the box step's `registry:`) can add or replace boxes.
+ * lists the x86_64 ones, a copy-paste slip); `staging` is left out (its file names are not known
+ * here); and the `container` images of upstream's --container mode are left out (kiwibox only boots
+ * VMs, and names no container registry host). A user registry (KIWIBOX_BOX_REGISTRY or the box
+ * step's `registry:`) can add or replace boxes.
  */
 const PROJECT = 'obs://Virtualization:Appliances:SelfContained';
-const CONTAINERS = 'registry.opensuse.org/virtualization/appliances/selfcontained';
 
 interface ArchSpec {
   readonly arch: string;
@@ -28,7 +29,6 @@ function boxYaml(box: string, prefix: string, arches: readonly ArchSpec[]): stri
         boxfiles:
           - ${prefix}-Box.${a.arch}-Kernel.tar.xz
           - ${prefix}-Box.${a.arch}-System.qcow2
-        container: ${CONTAINERS}/${box}/images/${box}:latest
         use_initrd: true
 `,
     )
