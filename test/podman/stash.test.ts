@@ -123,6 +123,31 @@ describe('stash executor', () => {
     if (first.ok) expect(await stashExecutor.stillValid?.(step, first.value, project)).toBe(true);
   });
 
+  test('work containers of a killed kiwibox are removed by the next stash', async () => {
+    const root = await busyboxRoot(join(work, 'stale'));
+    const step = stashStep({ id: 'st', root: { dir: root }, name: 'stale' });
+    const project = projectOf(work, store.settings, [step]);
+    expect((await stashExecutor.run(step, await contextFor(project))).ok).toBe(true);
+    const { execa } = await import('execa');
+    const child = execa('true');
+    const dead = child.pid as number;
+    await child; // exited: its pid stands for a kiwibox killed with SIGKILL
+    await store.podman([
+      'create',
+      '--pull=never',
+      '--label',
+      `io.kiwibox.work-pid=${dead}`,
+      '--name',
+      'kiwibox-stash-stale',
+      'localhost/stale:latest',
+      '/bin/sh',
+    ]);
+    await store.podman(['create', '--pull=never', '--name', 'not-ours', 'localhost/stale:latest', '/bin/sh']);
+    expect((await stashExecutor.run(step, await contextFor(project))).ok).toBe(true);
+    expect(await store.podman(['ps', '-a', '--format', '{{.Names}}'])).toBe('not-ours');
+    await store.podman(['rm', 'not-ours']);
+  });
+
   test('invalid names and a boxed build root are failures with reasons', async () => {
     const bad = stashStep({ id: 'bad', root: { dir: work }, name: 'Upper', tag: 'bad tag' });
     const ctx = await contextFor(projectOf(work, store.settings, [bad]));

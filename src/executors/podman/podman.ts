@@ -230,6 +230,22 @@ export class PodmanSession {
     return this.call(args, 'podman-push-failed');
   }
 
+  /** Removes work containers left by kiwibox processes that no longer run (killed with SIGKILL). */
+  async removeStaleWork(): Promise<void> {
+    const listed = await this.exec(['ps', '-a', '--filter', `label=${WORK_LABEL}`, '--format', 'json']);
+    if (!listed.ok) return;
+    const containers = JSON.parse(listed.value.stdout || '[]') as {
+      Names?: string[];
+      Labels?: Record<string, string>;
+    }[];
+    for (const container of containers) {
+      const pid = Number(container.Labels?.[WORK_LABEL]);
+      const name = container.Names?.[0];
+      if (!name || !Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+      await this.exec(['rm', '-f', '--ignore', name], { signal: false });
+    }
+  }
+
   /** Unmounts and removes everything this session made; never aborted, never throws. */
   async cleanup(): Promise<Failure[]> {
     const problems: Failure[] = [];
@@ -248,6 +264,19 @@ export class PodmanSession {
       else problems.push(...result.error.map((f) => this.explain(f, 'container-cleanup-failed')));
     }
     return problems;
+  }
+}
+
+/** Label on work containers: the pid of the kiwibox process that made it. */
+export const WORK_LABEL = 'io.kiwibox.work-pid';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, owned by someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -168,6 +168,14 @@ export const stackExecutor: StepExecutor<StackStep> = {
   },
 
   async run(step, ctx): Promise<Result<StepOutputs>> {
+    if (step.box !== undefined) {
+      return failWith({
+        step: step.id,
+        reason: 'stack-in-box-unsupported',
+        message: `stacks run on the host (podman and kiwi-ng as root); box "${step.box}" is not supported for stacks yet`,
+        location: step.fields.box,
+      });
+    }
     const images = stackImages(step, ctx.project);
     if (!images.ok) return images;
     const description = await checkDescription(step);

@@ -147,6 +147,7 @@ export const stashExecutor: StepExecutor<StashStep> = {
       onLine: (line) => ctx.output(line, 'stderr'),
     });
     try {
+      await session.removeStaleWork();
       const base = await previousStash(session, step.name, step.tag);
       const committed = base
         ? await addLayer({ session, base, root: root.value, ref, changes, ctx, step: step.id })
