@@ -2,7 +2,7 @@
  * The official box registry in upstream's `kiwi_boxed_plugin.yml` format: a bundled default list,
  * optionally extended/overridden by a user file, and resolution of `obs://` sources to download URLs.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { errorMessage, type Failure, fail, failWith, ok, type Result } from '../core/result.js';
 import { DEFAULT_OBS_BASE_URL, DEFAULT_REGISTRY_YAML } from './default-registry.js';
@@ -137,14 +137,31 @@ export function defaultRegistry(): Registry {
 }
 
 /**
- * The registry in effect: bundled list, merged with the user file (`file` if given, else
- * `$KIWIBOX_BOX_REGISTRY`).
+ * Where upstream's plugin looks for its registry (after `$KIWI_BOXED_PLUGIN_CFG`), so a file set up
+ * for `kiwi-ng system boxbuild` keeps working. Its `$PWD/kiwi_boxed_plugin.yml` step is left out: a
+ * file picked up from whatever directory kiwibox runs in would be a surprise.
+ */
+export function upstreamRegistryPaths(env: Readonly<Record<string, string | undefined>>): string[] {
+  return [
+    ...(env.KIWI_BOXED_PLUGIN_CFG ? [env.KIWI_BOXED_PLUGIN_CFG] : []),
+    ...(env.HOME ? [`${env.HOME}/.config/kiwi/kiwi_boxed_plugin.yml`] : []),
+    '/etc/kiwi_boxed_plugin.yml',
+  ];
+}
+
+/**
+ * The registry in effect: the bundled list, merged with a user file: `file` if given, else
+ * `$KIWIBOX_BOX_REGISTRY`, else the first of upstream's locations that exists (see
+ * upstreamRegistryPaths; pass `upstream: []` to skip them).
  */
 export function loadRegistry(options: {
   readonly file?: string;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly upstream?: readonly string[];
 }): Result<Registry> {
-  const file = options.file ?? (options.env ?? process.env).KIWIBOX_BOX_REGISTRY;
+  const env = options.env ?? process.env;
+  const upstream = (options.upstream ?? upstreamRegistryPaths(env)).find((p) => existsSync(p));
+  const file = options.file ?? (env.KIWIBOX_BOX_REGISTRY || upstream);
   if (file === undefined || file === '') return ok(defaultRegistry());
   let text: string;
   try {

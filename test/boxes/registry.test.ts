@@ -114,6 +114,13 @@ describe('box registry', () => {
         ).ok,
       ).toBe(false);
       expect(loadRegistry({ file: join(dir, 'absent.yml') }).ok).toBe(false);
+      // Upstream's own locations: $KIWI_BOXED_PLUGIN_CFG, then ~/.config/kiwi/, then /etc.
+      const upstream = join(dir, 'upstream.yml');
+      writeFileSync(upstream, 'box:\n  - name: up\n    mem_mb: 1G\n    console: hvc0\n    arch: []\n');
+      const viaUpstream = loadRegistry({ env: { KIWI_BOXED_PLUGIN_CFG: upstream } });
+      expect(viaUpstream.ok && viaUpstream.value.boxes.at(-1)?.name).toBe('up');
+      const skipped = loadRegistry({ env: { KIWI_BOXED_PLUGIN_CFG: upstream }, upstream: [] });
+      expect(skipped.ok && skipped.value.boxes.at(-1)?.name).toBe('universal');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
