@@ -1,9 +1,10 @@
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { StackStep, StashStep } from '../../src/config/model.js';
-import { stackExecutor } from '../../src/executors/podman/stack.js';
+import { PodmanSession } from '../../src/executors/podman/podman.js';
+import { stackExecutor, stackInto } from '../../src/executors/podman/stack.js';
 import { stashExecutor } from '../../src/executors/podman/stash.js';
 import { runProcess } from '../../src/executors/process.js';
 import { createTestStore, type TestStore } from '../support/podman-store.js';
@@ -17,6 +18,7 @@ import {
   projectOf,
   stackStep,
   stashStep,
+  writeTree,
 } from './fixtures.js';
 
 let store: TestStore;
@@ -196,6 +198,34 @@ describe('stack executor', () => {
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.error[0]?.reason).toBe('cancelled');
     expect(await exists(targetDir)).toBe(false);
+  });
+
+  test('keep-dirlinks keeps a usr-merged /bin symlink when a later image has a real /bin', async () => {
+    const merged = stashStep({
+      id: 'um',
+      root: { dir: await busyboxRoot(join(work, 'um')) },
+      name: 'dirlinks/merged',
+    });
+    const realBin = join(work, 'realbin');
+    await writeTree(realBin, { 'bin/extra': 'x' });
+    const plain = stashStep({ id: 'rb', root: { dir: realBin }, name: 'dirlinks/realbin' });
+    await stash(merged, plain);
+    const images = [
+      { ref: 'localhost/dirlinks/merged:latest', remote: false },
+      { ref: 'localhost/dirlinks/realbin:latest', remote: false },
+    ];
+    for (const keepDirlinks of [true, false]) {
+      const root = join(work, `dirlinks-${keepDirlinks}`);
+      await mkdir(root, { mode: 0o755 });
+      const session = new PodmanSession({ settings: store.settings, cwd: work });
+      const ctx = await contextFor(projectOf(work, store.settings, []));
+      const result = await stackInto({ images, root, keepDirlinks, session, ctx });
+      await session.cleanup();
+      expect(result.ok, JSON.stringify(result)).toBe(true);
+      expect((await lstat(join(root, 'bin'))).isSymbolicLink()).toBe(keepDirlinks);
+      expect(await exists(join(root, keepDirlinks ? 'usr/bin/extra' : 'bin/extra'))).toBe(true);
+      expect((await stat(root)).mode & 0o777).toBe(0o755);
+    }
   });
 
   test('a description with a bootstrap section and short names are refused before anything is mounted', async () => {
