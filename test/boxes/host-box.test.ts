@@ -132,6 +132,8 @@ describe('host box boot', () => {
       writeFileSync(process.env.KIWIBOX_TEST_DUMP, `${lines.join('\n')}\n----\n${log}`);
     if (!run.ok) throw new Error(`${run.error[0]?.message}\n${lines.slice(-30).join('\n')}`);
     expect(lines.some((l) => l.includes('hostbox: kiwi-ng system build'))).toBe(true);
+    // Every module loaded, and /etc got its writable overlay.
+    expect(lines.filter((l) => /insmod .* failed|no overlay on \/etc/.test(l))).toEqual([]);
     // The host's kiwi-ng read the description through the read-only share and failed where expected.
     expect(log).toContain('--> loaded /description/config.xml');
     expect(log).toContain('KiwiDebootstrapError');
