@@ -105,6 +105,24 @@ describe('downloadFile', () => {
     expect(existsSync(`${dest}.part`)).toBe(false);
   });
 
+  it('follows a mirror redirect, also when resuming', async () => {
+    server.redirect('/mirrored.bin', '/f.bin');
+    const dest = join(dir, 'm.bin');
+    server.dropOnce('/f.bin', 800_000);
+    const first = await downloadFile({
+      url: `${server.url}/mirrored.bin`,
+      dest,
+      sha256: sha256(body),
+      retries: 0,
+    });
+    expect(first.ok).toBe(false);
+    const second = await downloadFile({ url: `${server.url}/mirrored.bin`, dest, sha256: sha256(body) });
+    expect(second.ok).toBe(true);
+    expect(server.hits.get('/mirrored.bin')).toBe(2);
+    expect(server.ranges.get('/f.bin')?.[0]).toMatch(/^bytes=\d+-$/);
+    expect(readFileSync(dest).equals(body)).toBe(true);
+  });
+
   it('fails on HTTP 404 without retrying', async () => {
     const r = await downloadFile({ url: `${server.url}/nope`, dest: join(dir, 'nope'), sha256: sha256('') });
     expect(r.ok).toBe(false);

@@ -17,6 +17,8 @@ export interface FixtureServer {
   readonly ranges: Map<string, string[]>;
   /** The next GET of `path` sends only `bytes` body bytes, then destroys the socket. */
   dropOnce(path: string, bytes: number): void;
+  /** GETs of `from` answer 302 to `to` (a mirror redirect). */
+  redirect(from: string, to: string): void;
   /** Pause each GET of `path` for `ms` before answering (to make requests overlap). */
   delay(path: string, ms: number): void;
   close(): Promise<void>;
@@ -30,10 +32,16 @@ export async function startFixtureServer(): Promise<FixtureServer> {
   const ranges = new Map<string, string[]>();
   const drops = new Map<string, number>();
   const delays = new Map<string, number>();
+  const redirects = new Map<string, string>();
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     hits.set(path, (hits.get(path) ?? 0) + 1);
     const body = files.get(path);
+    const target = redirects.get(path);
+    if (target) {
+      res.writeHead(302, { location: target }).end();
+      return;
+    }
     const answer = () => {
       if (!body) {
         res.writeHead(404).end('not found');
@@ -80,6 +88,7 @@ export async function startFixtureServer(): Promise<FixtureServer> {
     ranges,
     dropOnce: (path, bytes) => drops.set(path, bytes),
     delay: (path, ms) => delays.set(path, ms),
+    redirect: (from, to) => redirects.set(from, to),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
