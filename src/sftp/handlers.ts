@@ -41,15 +41,22 @@ export function serveSftp(sftp: SFTPWrapper, options: SessionOptions): void {
   const { shares } = options;
   const handles = new HandleTable(options.maxHandles);
 
-  /** Runs one request; a thrown error becomes a status reply. */
+  /**
+   * Runs one request after the previous one finished; a thrown error becomes a status reply.
+   * In order, as OpenSSH's sftp-server does: sshfs pipelines OPEN(create) and LSTAT of the same
+   * file and relies on the LSTAT seeing the new file.
+   */
+  let queue: Promise<void> = Promise.resolve();
   const serve = (reqid: number, what: string, work: () => Promise<void>): void => {
-    work().catch((error: unknown) => {
-      const { code, message } = toStatus(error);
-      if (code === STATUS_CODE.PERMISSION_DENIED || error instanceof SftpDenied) {
-        options.onRefused?.(`${what}: ${message}`);
-      }
-      reply(() => sftp.status(reqid, code, message));
-    });
+    queue = queue.then(() =>
+      work().catch((error: unknown) => {
+        const { code, message } = toStatus(error);
+        if (code === STATUS_CODE.PERMISSION_DENIED || error instanceof SftpDenied) {
+          options.onRefused?.(`${what}: ${message}`);
+        }
+        reply(() => sftp.status(reqid, code, message));
+      }),
+    );
   };
   /** Replies may race the channel closing; a reply to a gone client is dropped. */
   const reply = (send: () => void): void => {

@@ -1,0 +1,101 @@
+/**
+ * A boxed build with `sharing: sshfs`, end to end: real QEMU (TCG), the x86_64 test box with the
+ * sshfs layer (real sshfs from Debian in the guest), kiwibox's SFTP server on the host end of the
+ * virtio-serial ports. No sshd runs, no TCP port is opened, nothing under ~/.ssh is touched.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBoxedBuildExecutor } from '../../src/executors/box/boxed-build.js';
+import { registerSharingBackend } from '../../src/executors/box/sharing.js';
+import { sshfsBackend } from '../../src/sftp/sshfs-share.js';
+import {
+  boxedProject,
+  leftoverProcesses,
+  makeDescription,
+  type TestBoxFiles,
+  testBox,
+  testContext,
+} from '../box/testbox.js';
+
+const run = promisify(execFile);
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+async function buildSshfsBox(): Promise<TestBoxFiles> {
+  const { stdout } = await run(join(repo, 'scripts/testbox/sshfs-layer'), ['--arch', 'x86_64'], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '') as TestBoxFiles;
+}
+
+async function sshDirState(): Promise<string> {
+  const dir = join(homedir(), '.ssh');
+  if (!existsSync(dir)) return 'absent';
+  const names = (await readdir(dir)).sort();
+  const stats = await Promise.all(
+    names.map(async (name) => `${name}:${(await stat(join(dir, name))).mtimeMs}`),
+  );
+  return stats.join(',');
+}
+
+describe('a boxed build over sshfs', () => {
+  let files: TestBoxFiles;
+  let work: string;
+  const savedTmp = process.env.TMPDIR;
+
+  beforeAll(async () => {
+    registerSharingBackend(sshfsBackend);
+    files = await buildSshfsBox();
+    work = await mkdtemp(join(tmpdir(), 'kbs-'));
+    process.env.TMPDIR = work;
+  });
+
+  afterAll(async () => {
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('reads the description, writes the bundle, and the description stays read-only', async () => {
+    const sshBefore = await sshDirState();
+    const description = await makeDescription(join(work, 'desc'), { 'notes.txt': 'from the host\n' });
+    const targetDir = join(work, 'out');
+    const { project, build } = boxedProject({
+      dir: work,
+      description,
+      targetDir,
+      sharing: 'sshfs',
+      type: 'oem',
+      kiwiArgs: ['--add-package', 'vim'],
+      timeout: 600,
+    });
+    const { ctx, lines } = testContext({
+      project,
+      box: testBox(files, { extraCmdline: 'testbox_rwprobe=_1_' }),
+    });
+    const result = await createBoxedBuildExecutor({ project }).run(build, ctx);
+    expect(result.ok, `${JSON.stringify(result)}\n${lines.slice(-40).join('\n')}`).toBe(true);
+    if (!result.ok) return;
+    // The stand-in read config.xml through sshfs and wrote its artefacts back through it.
+    expect(result.value.files).toContain(join(targetDir, 'tiny.x86_64-1.2.3-0.tar'));
+    expect(await readFile(join(targetDir, 'result.code'), 'utf8')).toBe('0\n');
+    expect(await readFile(join(targetDir, 'tiny.x86_64-1.2.3-0.packages'), 'utf8')).toContain('type=oem');
+    // The guest's write probe reached kiwibox's server and was refused there.
+    expect(lines).toContain('testbox: TESTBOX-DESCRIPTION-READONLY');
+    expect(
+      lines.some((line) =>
+        /sshfs\[kiwidescription\]: refused OPEN \/kiwidescription\/\.testbox-rw-probe/.test(line),
+      ),
+    ).toBe(true);
+    expect(existsSync(join(description, '.testbox-rw-probe'))).toBe(false);
+    // Nothing left running, no run dirs left, ~/.ssh untouched.
+    expect(await leftoverProcesses(work)).toEqual([]);
+    expect((await readdir(work)).filter((name) => name.startsWith('kbvm-'))).toEqual([]);
+    expect(await sshDirState()).toBe(sshBefore);
+  });
+});
