@@ -58,7 +58,19 @@ async function bundleFiles(dir: string, step: string): Promise<Result<string[]>>
   });
 }
 
-async function runBoxed(step: BuildStep, ctx: ExecutorContext): Promise<Result<StepOutputs>> {
+/** Run-wide switches of the compatibility command (`kiwibox boxbuild --no-snapshot --box-debug`). */
+export interface BoxedBuildSwitches {
+  /** false: let the build write the box disk (`--no-snapshot`). Default true. */
+  readonly snapshot?: boolean;
+  /** Keep the guest running after the build (`kiwi-no-halt`); the timeout still applies. */
+  readonly noHalt?: boolean;
+}
+
+async function runBoxed(
+  step: BuildStep,
+  ctx: ExecutorContext,
+  switches: BoxedBuildSwitches,
+): Promise<Result<StepOutputs>> {
   const box: Box | undefined =
     step.box === undefined ? undefined : boxFromData(ctx.upstream.get(step.box)?.data);
   if (!box) {
@@ -89,6 +101,8 @@ async function runBoxed(step: BuildStep, ctx: ExecutorContext): Promise<Result<S
         { tag: 'kiwibundle', path: staging, readonly: false },
       ],
       sharing: step.sharing,
+      snapshot: switches.snapshot,
+      noHalt: switches.noHalt,
       // Full boxes (with a disk) wait for their NIC and fetch packages; initrd-only boxes need no network.
       network: box.disk ? {} : undefined,
       timeoutMs: step.timeout * 1000,
@@ -121,7 +135,7 @@ export function createBoxedBuildExecutor(
     },
     inputs: (step) => ({ dirs: [step.description], files: [], globs: [] }),
     weight: (step) => boxStepOf(project, step)?.cpus ?? 1,
-    run: runBoxed,
+    run: (step, ctx) => runBoxed(step, ctx, { snapshot: options.snapshot, noHalt: options.noHalt }),
   };
 }
 
