@@ -125,7 +125,7 @@ async function runBoxed(
  * box's vCPUs; without it, both emulators are listed and the weight is 1.
  */
 export function createBoxedBuildExecutor(
-  options: { readonly project?: Project } = {},
+  options: { readonly project?: Project } & BoxedBuildSwitches = {},
 ): StepExecutor<BuildStep> {
   const { project } = options;
   return {
