@@ -4,6 +4,8 @@
  * the user's own), so the step records no output files; `stillValid` re-checks the box's digest
  * through the stat-keyed cache, which costs a few stat calls when nothing changed.
  */
+import { stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import type { BoxStep } from '../config/model.js';
 import { ok, type Result } from '../core/result.js';
 import type { StepExecutor } from '../executors/types.js';
@@ -12,7 +14,7 @@ import type { DownloadProgress } from './download.js';
 import { hostBoxKey } from './host-box.js';
 import { packagesDigest } from './official.js';
 import { boxDigest, fileDigests, officialEntry, resolveBox } from './resolve.js';
-import { boxStoreDir } from './store.js';
+import { boxStoreDir, readState } from './store.js';
 
 const MiB = 1024 * 1024;
 
@@ -78,12 +80,21 @@ export const boxStepExecutor: StepExecutor<BoxStep> = {
     return ok({ files: [], data: boxToData(box.value) });
   },
 
-  async stillValid(_step, outputs) {
+  async stillValid(step, outputs) {
     const box = boxFromData(outputs.data);
     if (!box) return false;
-    const digests = await fileDigests([box.kernel, box.initrd, box.disk], { store: boxStoreDir() });
-    return (
-      digests.ok && boxDigest({ files: digests.value, cmdline: box.cmdline, arch: box.arch }) === box.digest
-    );
+    // A disk the builds write (snapshot: false) is identified by its published digest, not re-hashed.
+    const writable = step.source === 'official' && step.raw.snapshot === false ? box.disk : undefined;
+    const digests = await fileDigests([box.kernel, box.initrd, writable ? undefined : box.disk], {
+      store: boxStoreDir(),
+    });
+    if (!digests.ok) return false;
+    if (writable) {
+      const state = await readState(dirname(writable));
+      const published = state?.files[basename(writable)];
+      if (!published || !(await stat(writable).catch(() => undefined))) return false;
+      digests.value[2] = published;
+    }
+    return boxDigest({ files: digests.value, cmdline: box.cmdline, arch: box.arch }) === box.digest;
   },
 };

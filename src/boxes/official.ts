@@ -30,6 +30,11 @@ export interface OfficialBoxRequest {
   /** Called when a file is actually hashed (tests). */
   readonly onHash?: (path: string) => void;
   readonly dispatcher?: Dispatcher;
+  /**
+   * The box disk is written by builds (`snapshot: false`, upstream's --no-snapshot): once fetched it
+   * is not verified or re-fetched until the packages file announces an update (as upstream PR #88).
+   */
+  readonly writableDisk?: boolean;
 }
 
 /** A complete, verified official box in the store. */
@@ -45,6 +50,11 @@ export interface FetchedBox {
   readonly downloaded: readonly string[];
 }
 
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 const isTarball = (f: string) => /\.tar(\.[a-z0-9]+)?$/.test(f);
 const isDisk = (f: string) => /\.(qcow2|raw|img)$/.test(f);
 
@@ -123,6 +133,11 @@ export async function ensureOfficialBox(req: OfficialBoxRequest): Promise<Result
     for (const file of arch.boxfiles) {
       const path = join(dir, file);
       const known = state.files[file];
+      // A disk the builds may write (upstream --no-snapshot) is kept as it is until an update.
+      if (req.writableDisk && isDisk(file) && !update && known && (await exists(path))) {
+        files[file] = known;
+        continue;
+      }
       const local = await cachedDigest(path, {
         cacheDir: digestDir(store),
         ...(req.onHash ? { onHash: req.onHash } : {}),

@@ -4,7 +4,9 @@
  *
  * Keys read from the box step's raw YAML mapping (BoxStep.raw):
  *   official: `registry` (path of a kiwi_boxed_plugin.yml, relative to the project dir),
- *             `base-url` (download base for obs:// sources), `update-check` (bool, default true)
+ *             `base-url` (download base for obs:// sources), `update-check` (bool, default true),
+ *             `snapshot` (false: builds write the box disk, upstream's --no-snapshot; it is then
+ *             neither verified nor re-fetched until an update is published)
  *   local:    `console` (default ttyS0 on x86_64, ttyAMA0 on aarch64), `network` (bool: give the guest
  *             a NIC with user networking; official and host boxes always get one)
  */
@@ -108,15 +110,20 @@ export async function resolveBox(step: BoxStep, ctx: ResolveContext): Promise<Re
   let memory = step.memory;
   let cpus = step.cpus;
   let extraShares: Box['extraShares'];
+  let diskDigest: string | undefined;
   // Official and host boxes fetch packages; a local box has a NIC only when it asks (`network: true`).
   let network = step.raw.network === true;
   switch (step.source) {
     case 'official': {
       const entry = officialEntry(step, ctx);
       if (!entry.ok) return tag(entry.error);
-      const fetched = await ensureOfficialBox({ ...entry.value, store, ...ctx });
+      const writableDisk = step.raw.snapshot === false;
+      const fetched = await ensureOfficialBox({ ...entry.value, store, ...ctx, writableDisk });
       if (!fetched.ok) return tag(fetched.error);
       ({ kernel, initrd, disk } = fetched.value);
+      // The disk's identity is its published digest (verified at download; a writable one changes).
+      const diskName = disk?.split('/').pop();
+      diskDigest = diskName ? fetched.value.files[diskName] : undefined;
       consoleDev = entry.value.box.console;
       cmdline = withConsole(consoleDev, [...entry.value.arch.cmdline, step.cmdline ?? ''].join(' ').trim());
       // The registry's sizes apply unless the step sets its own.
@@ -144,8 +151,9 @@ export async function resolveBox(step: BoxStep, ctx: ResolveContext): Promise<Re
       break;
     }
   }
-  const digests = await fileDigests([kernel, initrd, disk], { store, ...ctx });
+  const digests = await fileDigests([kernel, initrd, diskDigest ? undefined : disk], { store, ...ctx });
   if (!digests.ok) return tag(digests.error);
+  if (diskDigest) digests.value[2] = diskDigest;
   return ok({
     name: step.name,
     arch: step.arch,

@@ -140,6 +140,18 @@ describe('box step executor', () => {
     const sized = await boxStepExecutor.run(user, ctx());
     expect(sized.ok && boxFromData(sized.value.data)?.memory).toBe('3G');
 
+    // snapshot: false: the builds write the disk; the box stays valid without re-hashing it.
+    const writable = step({ raw: { ...official.raw, snapshot: false } });
+    const w = await boxStepExecutor.run(writable, ctx());
+    expect(w.ok).toBe(true);
+    if (!w.ok) return;
+    const wdisk = boxFromData(w.value.data)?.disk ?? '';
+    writeFileSync(wdisk, 'written by a build');
+    expect(await boxStepExecutor.stillValid?.(writable, w.value, project)).toBe(true);
+    expect(await boxStepExecutor.stillValid?.(official, w.value, project)).toBe(false);
+    const w2 = await boxStepExecutor.run(writable, ctx());
+    expect(w2.ok && boxFromData(w2.value.data)?.digest).toBe(boxFromData(w.value.data)?.digest);
+
     const unknown = await boxStepExecutor.run(step({ name: 'nosuch', raw: official.raw }), ctx());
     expect(!unknown.ok && unknown.error[0]?.reason).toBe('unknown-box');
   });

@@ -150,6 +150,22 @@ describe('official boxes in the store', () => {
     expect(readFileSync(disk).equals(box.disk)).toBe(true);
   });
 
+  it('keeps a disk written by builds (snapshot: false) until an update is published', async () => {
+    publishBox(server);
+    expect((await ensureOfficialBox(request({ writableDisk: true }))).ok).toBe(true);
+    const disk = join(store, 'testbox', 'x86_64', DISK);
+    writeFileSync(disk, 'package cache written by a --no-snapshot build');
+    hashed = [];
+    const kept = await ensureOfficialBox(request({ writableDisk: true }));
+    expect(kept.ok && kept.value.downloaded).toEqual([]);
+    expect(hashed).not.toContain(disk);
+    expect(readFileSync(disk, 'utf8')).toContain('package cache');
+    server.put(`${REPO}${PACKAGES}`, 'an update');
+    publish(server, DISK, randomBytes(4096));
+    const updated = await ensureOfficialBox(request({ writableDisk: true }));
+    expect(updated.ok && updated.value.downloaded).toEqual([DISK]);
+  });
+
   it('lists and removes stored boxes', async () => {
     publishBox(server);
     expect((await ensureOfficialBox(request())).ok).toBe(true);
