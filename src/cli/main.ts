@@ -5,13 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { terminalOutput } from '../reporters/output.js';
-import { cleanCommand } from './commands/clean.js';
-import { type GraphFormat, graphCommand } from './commands/graph.js';
-import { planCommand } from './commands/plan.js';
-import { runCommand } from './commands/run.js';
-import { validateCommand } from './commands/validate.js';
-import { watchCommand } from './commands/watch.js';
-import { whyCommand } from './commands/why.js';
+import type { GraphFormat } from './commands/graph.js';
 import { EXIT, globalOptions, type RawGlobalOptions } from './options.js';
 
 const VERSION = (
@@ -26,6 +20,7 @@ function positiveInt(value: string): number {
 
 export function buildProgram(setExit: (code: number) => void): Command {
   const out = terminalOutput(process.cwd());
+  // Command modules are imported when their command runs: `--version` and `--help` stay instant.
   const program = new Command('kiwibox')
     .description(
       'Declarative KIWI NG image pipelines: boxed builds, stashes and stacks, incremental and explained.',
@@ -47,26 +42,32 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('run', { isDefault: true })
     .description('run the pipeline (or the named steps and what they depend on)')
     .argument('[steps...]')
-    .action((steps: string[], _o, cmd: Command) => run(runCommand(global(cmd), steps, out)));
+    .action((steps: string[], _o, cmd: Command) =>
+      run(import('./commands/run.js').then((m) => m.runCommand(global(cmd), steps, out))),
+    );
   program
     .command('plan')
     .description('show what would run and why, running nothing')
     .argument('[steps...]')
     .option('--json', 'machine-readable')
     .action((steps: string[], o: { json?: boolean }, cmd: Command) =>
-      run(planCommand(global(cmd), steps, o.json ?? false, out)),
+      run(import('./commands/plan.js').then((m) => m.planCommand(global(cmd), steps, o.json ?? false, out))),
     );
   program
     .command('validate')
     .description('check the pipeline file and the descriptions it uses')
-    .action((_o, cmd: Command) => run(validateCommand(global(cmd), out)));
+    .action((_o, cmd: Command) =>
+      run(import('./commands/validate.js').then((m) => m.validateCommand(global(cmd), out))),
+    );
   program
     .command('graph')
     .description('print the dependency graph')
     .addOption(
       new Option('--format <format>', 'output format').choices(['dot', 'mermaid', 'json']).default('dot'),
     )
-    .action((o: { format: GraphFormat }, cmd: Command) => run(graphCommand(global(cmd), o.format, out)));
+    .action((o: { format: GraphFormat }, cmd: Command) =>
+      run(import('./commands/graph.js').then((m) => m.graphCommand(global(cmd), o.format, out))),
+    );
   program
     .command('watch')
     .description('run, then re-run exactly what each file change affects, until Ctrl-C')
@@ -78,18 +79,26 @@ export function buildProgram(setExit: (code: number) => void): Command {
     )
     .option('--debounce <ms>', 'wait this long for more changes', positiveInt, 50)
     .action((steps: string[], o: { onChange: 'cancel' | 'finish'; debounce: number }, cmd: Command) =>
-      run(watchCommand(global(cmd), steps, { onChange: o.onChange, debounceMs: o.debounce })),
+      run(
+        import('./commands/watch.js').then((m) =>
+          m.watchCommand(global(cmd), steps, { onChange: o.onChange, debounceMs: o.debounce }),
+        ),
+      ),
     );
   program
     .command('why')
     .description('explain why a step would run (or is fresh)')
     .argument('<step>')
-    .action((step: string, _o, cmd: Command) => run(whyCommand(global(cmd), step, out)));
+    .action((step: string, _o, cmd: Command) =>
+      run(import('./commands/why.js').then((m) => m.whyCommand(global(cmd), step, out))),
+    );
   program
     .command('clean')
     .description('remove what steps produced, and their records')
     .argument('[steps...]')
-    .action((steps: string[], _o, cmd: Command) => run(cleanCommand(global(cmd), steps, out)));
+    .action((steps: string[], _o, cmd: Command) =>
+      run(import('./commands/clean.js').then((m) => m.cleanCommand(global(cmd), steps, out))),
+    );
   return program;
 }
 

@@ -24,10 +24,22 @@ function spanOf(node: Node | null | undefined): NodeSpan | undefined {
   return { offset: range[0], length: Math.max(range[1] - range[0], 0) };
 }
 
+/** Pairs of each mapping by key, built once: locating every field of a large file stays linear. */
+const pairIndex = new WeakMap<object, Map<string, Pair<unknown, unknown>>>();
+
 function pairOf(doc: Document, node: unknown, key: string): Pair<unknown, unknown> | undefined {
   const target = isAlias(node) ? node.resolve(doc) : node;
   if (!isMap(target)) return undefined;
-  return target.items.find((pair) => isScalar(pair.key) && String(pair.key.value) === key);
+  let index = pairIndex.get(target);
+  if (!index) {
+    index = new Map();
+    for (const pair of target.items) {
+      // The first of duplicate keys wins, as in the parsed data.
+      if (isScalar(pair.key) && !index.has(String(pair.key.value))) index.set(String(pair.key.value), pair);
+    }
+    pairIndex.set(target, index);
+  }
+  return index.get(key);
 }
 
 function childOf(doc: Document, node: unknown, key: string): unknown {

@@ -8,7 +8,7 @@ import type { StepExecutor, StepOutputs } from '../executors/types.js';
 import { explainFingerprints, type Reason } from './explain.js';
 import { type Fingerprint, fingerprintHash, makeFingerprint, normaliseConfig } from './fingerprint.js';
 import type { HashCache } from './hash-cache.js';
-import { hashInputs, listInputs } from './inputs.js';
+import { hashInputs, listInputs, type StatKey } from './inputs.js';
 import { checkOutputs, readRecord, recordedOutputs, type StepRecord } from './state.js';
 import type { ToolVersions } from './tools.js';
 
@@ -33,10 +33,20 @@ export async function computeFingerprint(options: {
   /** Upstream step id → upstream token (see upstreamToken). */
   readonly upstream: ReadonlyMap<string, string>;
   readonly signal: AbortSignal;
-}): Promise<Result<Fingerprint>> {
-  const { step, project, executor, services } = options;
+  /** The step's last record: its input stats spare re-hashing unchanged files. */
+  readonly record?: StepRecord;
+}): Promise<Result<{ fingerprint: Fingerprint; inputStats: Record<string, StatKey> }>> {
+  const { step, project, executor, services, record } = options;
   const files = await listInputs(executor.inputs(step, project), project.dir);
-  const hashes = await hashInputs({ files, projectDir: project.dir, cache: services.cache });
+  const known = record?.inputStats
+    ? { files: record.fingerprint.files, stats: record.inputStats }
+    : undefined;
+  const { hashes, stats } = await hashInputs({
+    files,
+    projectDir: project.dir,
+    cache: services.cache,
+    known,
+  });
   const tools: Record<string, string> = {};
   for (const tool of executor.tools(step)) tools[tool] = await services.tools.version(tool);
   let extra: Record<string, string> = {};
@@ -47,16 +57,15 @@ export async function computeFingerprint(options: {
   }
   const upstream: Record<string, string> = {};
   for (const dep of step.deps) upstream[dep] = options.upstream.get(dep) ?? 'unknown';
-  return ok(
-    makeFingerprint({
-      kind: step.kind,
-      config: normaliseConfig(step, project.dir),
-      files: hashes,
-      tools,
-      upstream,
-      extra,
-    }),
-  );
+  const fingerprint = makeFingerprint({
+    kind: step.kind,
+    config: normaliseConfig(step, project.dir),
+    files: hashes,
+    tools,
+    upstream,
+    extra,
+  });
+  return ok({ fingerprint, inputStats: stats });
 }
 
 export interface Decision {
@@ -73,11 +82,12 @@ export async function decide(options: {
   readonly project: Project;
   readonly executor: StepExecutor;
   readonly fingerprint: Fingerprint;
+  /** The step's last record (readRecord), if any. */
+  readonly record: StepRecord | undefined;
   readonly force: boolean;
 }): Promise<Decision> {
-  const { step, project, fingerprint } = options;
+  const { step, project, fingerprint, record } = options;
   const hash = fingerprintHash(fingerprint);
-  const record = readRecord(project.stateDir, step.id);
   if (options.force) return { fingerprint, hash, reasons: [{ type: 'forced' }], record };
   if (!record) return { fingerprint, hash, reasons: [{ type: 'never-ran' }] };
   if (record.hash !== hash) {

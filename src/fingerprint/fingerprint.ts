@@ -25,8 +25,14 @@ export interface Fingerprint {
   readonly extra: Readonly<Record<string, string>>;
 }
 
-const sortedRecord = <T>(record: Readonly<Record<string, T>>): Record<string, T> =>
-  Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+/** The record with keys in code-point order (inputs usually arrive sorted: then it is returned as is). */
+function sortedRecord<T>(record: Readonly<Record<string, T>>): Record<string, T> {
+  const keys = Object.keys(record);
+  let sorted = true;
+  for (let i = 1; i < keys.length && sorted; i++) sorted = (keys[i - 1] as string) < (keys[i] as string);
+  if (sorted) return record as Record<string, T>;
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
 
 /** Config fields that are bookkeeping, not inputs. */
 const NOT_CONFIG = new Set(['location', 'fields', 'deps', 'raw', 'id', 'kind']);

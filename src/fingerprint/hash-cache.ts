@@ -27,27 +27,36 @@ export async function sha256File(path: string, buffer: Buffer = Buffer.allocUnsa
   return hash.digest('hex');
 }
 
+/**
+ * Loaded on first use only: a no-op run whose step records already vouch for every input (see
+ * hashInputs) never pays for parsing it.
+ */
 export class HashCache {
   readonly #file: string;
-  readonly #entries: Map<string, Entry>;
+  #loaded: Map<string, Entry> | undefined;
   #dirty = false;
-  /** Files actually read since load (for tests and benchmarks). */
+  /** Files actually read (for tests and benchmarks). */
   reads = 0;
 
-  private constructor(file: string, entries: Map<string, Entry>) {
+  private constructor(file: string) {
     this.#file = file;
-    this.#entries = entries;
   }
 
   static load(file: string): HashCache {
-    let entries = new Map<string, Entry>();
-    try {
-      const data = JSON.parse(readFileSync(file, 'utf8')) as { v: number; e: Record<string, Entry> };
-      if (data.v === 1) entries = new Map(Object.entries(data.e));
-    } catch {
-      // No cache yet, or unreadable: start empty.
+    return new HashCache(file);
+  }
+
+  get #entries(): Map<string, Entry> {
+    if (!this.#loaded) {
+      this.#loaded = new Map();
+      try {
+        const data = JSON.parse(readFileSync(this.#file, 'utf8')) as { v: number; e: Record<string, Entry> };
+        if (data.v === 1) this.#loaded = new Map(Object.entries(data.e));
+      } catch {
+        // No cache yet, or unreadable: start empty.
+      }
     }
-    return new HashCache(file, entries);
+    return this.#loaded;
   }
 
   /** The cached hash if the stat still matches, else undefined. */

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import picomatch from 'picomatch';
 import { glob } from 'tinyglobby';
 import type { InputSpec } from '../executors/types.js';
 import type { HashCache } from './hash-cache.js';
@@ -31,9 +32,20 @@ export async function listInputs(spec: InputSpec, projectDir: string): Promise<s
     walk(resolve(projectDir, dir), found);
     for (const f of found) files.add(f);
   }
-  if (spec.globs.length) {
-    const matched = await glob([...spec.globs], {
-      cwd: projectDir,
+  // Crawl from each pattern's static base: `src/5/*.txt` must not walk all of `src/`.
+  const byBase = new Map<string, string[]>();
+  for (const pattern of spec.globs) {
+    const scan = picomatch.scan(pattern);
+    if (!scan.isGlob) {
+      const path = resolve(projectDir, pattern);
+      if (lstatSync(path, { throwIfNoEntry: false })?.isFile()) files.add(path);
+      continue;
+    }
+    byBase.set(scan.base, [...(byBase.get(scan.base) ?? []), scan.glob]);
+  }
+  for (const [base, patterns] of byBase) {
+    const matched = await glob(patterns, {
+      cwd: resolve(projectDir, base || '.'),
       absolute: true,
       dot: true,
       onlyFiles: true,
@@ -47,30 +59,67 @@ export async function listInputs(spec: InputSpec, projectDir: string): Promise<s
 
 const MISSING = 'missing';
 
-/** `{relative path: sha256}` for every input; a missing explicit file hashes as `missing`. */
+/** A file's identity as last hashed: [dev, ino, size, mtimeMs, ctimeMs]. */
+export type StatKey = readonly [number, number, number, number, number];
+
+/** What a step's last record knows about its inputs: hashes and the stats they were taken at. */
+export interface KnownInputs {
+  readonly files: Readonly<Record<string, string>>;
+  readonly stats: Readonly<Record<string, StatKey>>;
+}
+
+export interface HashedInputs {
+  /** `{relative path: sha256}`, in the order of `files`. */
+  readonly hashes: Record<string, string>;
+  readonly stats: Record<string, StatKey>;
+}
+
+const sameStat = (k: StatKey | undefined, st: Stats) =>
+  k !== undefined &&
+  k[1] === st.ino &&
+  k[2] === st.size &&
+  k[3] === st.mtimeMs &&
+  k[4] === st.ctimeMs &&
+  k[0] === st.dev;
+
+/**
+ * Hashes every input; a missing explicit file hashes as `missing`. A file whose stat equals what the
+ * step's last record saw keeps that record's hash without touching the shared hash cache.
+ */
 export async function hashInputs(options: {
   readonly files: readonly string[];
   readonly projectDir: string;
   readonly cache: HashCache;
-}): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  const buffer = Buffer.allocUnsafe(1024 * 1024);
+  readonly known?: KnownInputs;
+}): Promise<HashedInputs> {
+  const hashes: Record<string, string> = {};
+  const stats: Record<string, StatKey> = {};
+  const prefix = `${options.projectDir}/`;
+  const knownFiles = options.known?.files ?? {};
+  const knownStats = options.known?.stats ?? {};
+  let buffer: Buffer | undefined;
   for (const file of options.files) {
-    const key = relative(options.projectDir, file) || '.';
-    let st: Stats | undefined;
-    try {
-      st = lstatSync(file);
-    } catch {
-      out[key] = MISSING;
+    const key = file.startsWith(prefix)
+      ? file.slice(prefix.length)
+      : relative(options.projectDir, file) || '.';
+    const st = lstatSync(file, { throwIfNoEntry: false });
+    if (!st) {
+      hashes[key] = MISSING;
       continue;
     }
-    if (st.isSymbolicLink()) {
-      out[key] = `link:${createHash('sha256').update(readlinkSync(file)).digest('hex')}`;
-    } else if (st.isFile()) {
-      out[key] = await options.cache.hash(file, st, buffer);
+    if (st.isFile()) {
+      const known = knownFiles[key];
+      if (known !== undefined && sameStat(knownStats[key], st)) hashes[key] = known;
+      else {
+        buffer ??= Buffer.allocUnsafe(1024 * 1024);
+        hashes[key] = await options.cache.hash(file, st, buffer);
+      }
+      stats[key] = [st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs];
+    } else if (st.isSymbolicLink()) {
+      hashes[key] = `link:${createHash('sha256').update(readlinkSync(file)).digest('hex')}`;
     } else {
-      out[key] = `special:${st.mode.toString(8)}`;
+      hashes[key] = `special:${st.mode.toString(8)}`;
     }
   }
-  return out;
+  return { hashes, stats };
 }

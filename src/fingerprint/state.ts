@@ -11,6 +11,7 @@ import { writeFileAtomic } from './atomic.js';
 import type { Reason } from './explain.js';
 import type { Fingerprint } from './fingerprint.js';
 import { type HashCache, sha256File } from './hash-cache.js';
+import type { StatKey } from './inputs.js';
 
 export interface OutputFileRecord {
   /** Relative to the project dir when inside it. */
@@ -27,6 +28,8 @@ export interface StepRecord {
     readonly files: readonly OutputFileRecord[];
     readonly data: Readonly<Record<string, string>>;
   };
+  /** Stat of each input file when it was hashed (see hashInputs). */
+  readonly inputStats?: Readonly<Record<string, StatKey>>;
   readonly finishedAt: string;
   readonly durationMs: number;
 }
@@ -58,6 +61,7 @@ export async function writeRecord(options: {
   readonly outputs: StepOutputs;
   readonly cache: HashCache;
   readonly durationMs: number;
+  readonly inputStats: Readonly<Record<string, StatKey>>;
 }): Promise<StepRecord> {
   const files: OutputFileRecord[] = [];
   for (const file of [...new Set(options.outputs.files)].sort()) {
@@ -73,6 +77,7 @@ export async function writeRecord(options: {
     fingerprint: options.fingerprint,
     hash: options.hash,
     outputs: { files, data: options.outputs.data },
+    inputStats: options.inputStats,
     finishedAt: new Date().toISOString(),
     durationMs: options.durationMs,
   };

@@ -12,9 +12,28 @@ export class PlainReporter implements Reporter {
     this.#options = { cwd: options.cwd, color: options.color, output: true };
   }
 
+  #buffer: string[] = [];
+  #scheduled = false;
+
   event(event: KiwiboxEvent): void {
-    for (const line of eventLines(event, this.#options)) this.#out.write(`${line}\n`);
+    const lines = eventLines(event, this.#options);
+    if (!lines.length) return;
+    // Coalesce the lines of one tick into one write: a no-op run emits thousands of events.
+    this.#buffer.push(...lines);
+    if (event.type === 'run-finished') this.#flush();
+    else if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#flush());
+    }
   }
 
-  close(): void {}
+  #flush(): void {
+    this.#scheduled = false;
+    if (this.#buffer.length) this.#out.write(`${this.#buffer.join('\n')}\n`);
+    this.#buffer = [];
+  }
+
+  close(): void {
+    this.#flush();
+  }
 }

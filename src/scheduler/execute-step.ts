@@ -1,22 +1,26 @@
 /**
- * One step, start to end: lock → fingerprint → fresh? → run → record. Emits the step's events.
+ * One step, start to end: fingerprint → fresh? → lock → (fresh after all?) → run → record. The
+ * lock is taken only to run, so a no-op run creates no files; the decision is re-checked under the
+ * lock in case another kiwibox finished the step meanwhile.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Project, Step } from '../config/model.js';
 import type { Emit } from '../core/events.js';
-import type { Failure } from '../core/result.js';
+import type { Failure, Result } from '../core/result.js';
 import { errorMessage } from '../core/result.js';
 import type { ExecutorLookup } from '../executors/registry.js';
-import type { StepOutputs } from '../executors/types.js';
+import type { ExecutorContext, StepExecutor, StepOutputs } from '../executors/types.js';
 import {
   computeFingerprint,
+  type Decision,
   decide,
   type FingerprintServices,
   upstreamToken,
 } from '../fingerprint/decide.js';
-import { dropRecord, recordedOutputs, writeRecord } from '../fingerprint/state.js';
+import type { StatKey } from '../fingerprint/inputs.js';
+import { dropRecord, readRecord, recordedOutputs, writeRecord } from '../fingerprint/state.js';
 import { acquireStepLock } from './lock.js';
 import { StepLog } from './step-log.js';
 
@@ -36,100 +40,120 @@ export interface ExecuteStepOptions {
   readonly emit: Emit;
 }
 
+type Decided = { decision: Decision; inputStats: Record<string, StatKey> };
+
+async function decideStep(options: ExecuteStepOptions, executor: StepExecutor): Promise<Result<Decided>> {
+  const { step, project } = options;
+  const record = readRecord(project.stateDir, step.id);
+  const tokens = new Map([...options.upstream].map(([id, u]) => [id, u.token]));
+  const computed = await computeFingerprint({
+    step,
+    project,
+    executor,
+    services: options.services,
+    upstream: tokens,
+    signal: options.signal,
+    record,
+  });
+  if (!computed.ok) return computed;
+  const decision = await decide({
+    step,
+    project,
+    executor,
+    fingerprint: computed.value.fingerprint,
+    record,
+    force: options.force,
+  });
+  return { ok: true, value: { decision, inputStats: computed.value.inputStats } };
+}
+
+async function runExecutor(options: ExecuteStepOptions, executor: StepExecutor, log: StepLog) {
+  const { step, project, emit } = options;
+  const tmp = await mkdtemp(join(tmpdir(), `kiwibox-${step.id.replace(/[^A-Za-z0-9_.-]/g, '_')}-`));
+  const ctx: ExecutorContext = {
+    project,
+    signal: options.signal,
+    tmpDir: tmp,
+    upstream: new Map([...options.upstream].map(([id, u]) => [id, u.outputs])),
+    output: (line, stream = 'stdout') => {
+      log.line(line);
+      emit({ type: 'step-output', step: step.id, stream, line });
+    },
+  };
+  try {
+    return await executor.run(step, ctx);
+  } catch (error) {
+    // An executor that throws has a bug; the step fails, the run goes on, the stack is in the log.
+    log.line(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    const failure: Failure = {
+      step: step.id,
+      reason: 'internal-error',
+      message: `internal error: ${errorMessage(error)}`,
+    };
+    return { ok: false as const, error: [failure] };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
 export async function executeStep(options: ExecuteStepOptions): Promise<StepOutcome> {
   const { step, project, emit } = options;
   const started = Date.now();
-  const failed = (failures: Failure[], log?: string): StepOutcome => {
+  const failed = (failures: readonly Failure[], log?: string): StepOutcome => {
+    const withStep = failures.map((f) => ({ ...f, step: f.step ?? step.id }));
     emit({
       type: 'step-failed',
       step: step.id,
       kind: step.kind,
       durationMs: Date.now() - started,
-      failures,
+      failures: withStep,
       log,
     });
     return { status: 'failed' };
+  };
+  const fresh = (decided: Decided): StepOutcome | undefined => {
+    const { decision } = decided;
+    if (decision.reasons.length || !decision.record) return undefined;
+    emit({ type: 'step-fresh', step: step.id, kind: step.kind });
+    return {
+      status: 'ok',
+      outputs: recordedOutputs(decision.record, project.dir),
+      token: upstreamToken(decision.record),
+    };
   };
   const executor = options.lookup(step);
   if (!executor) {
     return failed([
       {
-        step: step.id,
         reason: 'no-executor',
         message: `no executor for ${step.kind} steps like '${step.id}' in this build of kiwibox`,
       },
     ]);
   }
+  let decided = await decideStep(options, executor);
+  if (!decided.ok) return failed(decided.error);
+  const early = fresh(decided.value);
+  if (early) return early;
+
   const lock = acquireStepLock(project.stateDir, step.id);
-  if ('owner' in lock) {
+  if ('owner' in lock)
     return failed([
-      {
-        step: step.id,
-        reason: 'locked',
-        message: `another kiwibox (pid ${lock.owner}) is running '${step.id}'`,
-      },
+      { reason: 'locked', message: `another kiwibox (pid ${lock.owner}) is running '${step.id}'` },
     ]);
-  }
   try {
-    const tokens = new Map([...options.upstream].map(([id, u]) => [id, u.token]));
-    const fingerprint = await computeFingerprint({
-      step,
-      project,
-      executor,
-      services: options.services,
-      upstream: tokens,
-      signal: options.signal,
-    });
-    if (!fingerprint.ok) return failed(fingerprint.error);
-    const decision = await decide({
-      step,
-      project,
-      executor,
-      fingerprint: fingerprint.value,
-      force: options.force,
-    });
-    if (decision.reasons.length === 0 && decision.record) {
-      emit({ type: 'step-fresh', step: step.id, kind: step.kind });
-      return {
-        status: 'ok',
-        outputs: recordedOutputs(decision.record, project.dir),
-        token: upstreamToken(decision.record),
-      };
-    }
+    decided = await decideStep(options, executor);
+    if (!decided.ok) return failed(decided.error);
+    const late = fresh(decided.value);
+    if (late) return late;
+    const { decision, inputStats } = decided.value;
     emit({ type: 'step-started', step: step.id, kind: step.kind, reasons: decision.reasons });
     await dropRecord(project.stateDir, step.id);
     const log = new StepLog(project.stateDir, step.id);
-    const tmp = await mkdtemp(join(tmpdir(), `kiwibox-${step.id.replace(/[^A-Za-z0-9_.-]/g, '_')}-`));
-    let result: Awaited<ReturnType<typeof executor.run>>;
-    try {
-      result = await executor.run(step, {
-        project,
-        signal: options.signal,
-        tmpDir: tmp,
-        upstream: new Map([...options.upstream].map(([id, u]) => [id, u.outputs])),
-        output: (line, stream = 'stdout') => {
-          log.line(line);
-          emit({ type: 'step-output', step: step.id, stream, line });
-        },
-      });
-    } catch (error) {
-      log.line(error instanceof Error ? (error.stack ?? error.message) : String(error));
-      result = {
-        ok: false,
-        error: [
-          { step: step.id, reason: 'internal-error', message: `internal error: ${errorMessage(error)}` },
-        ],
-      };
-    } finally {
-      await rm(tmp, { recursive: true, force: true });
-    }
+    const result = await runExecutor(options, executor, log);
     if (!result.ok) {
       for (const f of result.error) log.line(`error[${f.reason}]: ${f.message}`);
       await log.close();
-      return failed(
-        result.error.map((f) => ({ ...f, step: f.step ?? step.id })),
-        log.path,
-      );
+      return failed(result.error, log.path);
     }
     await log.close();
     const record = await writeRecord({
@@ -141,6 +165,7 @@ export async function executeStep(options: ExecuteStepOptions): Promise<StepOutc
       outputs: result.value,
       cache: options.services.cache,
       durationMs: Date.now() - started,
+      inputStats,
     });
     emit({ type: 'step-succeeded', step: step.id, kind: step.kind, durationMs: Date.now() - started });
     return { status: 'ok', outputs: recordedOutputs(record, project.dir), token: upstreamToken(record) };

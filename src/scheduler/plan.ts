@@ -13,7 +13,7 @@ import {
 } from '../fingerprint/decide.js';
 import type { Reason } from '../fingerprint/explain.js';
 import type { Fingerprint } from '../fingerprint/fingerprint.js';
-import type { StepRecord } from '../fingerprint/state.js';
+import { readRecord, type StepRecord } from '../fingerprint/state.js';
 
 export interface PlannedStep {
   readonly step: string;
@@ -57,6 +57,7 @@ export async function planSteps(options: {
       willRun.add(id);
       continue;
     }
+    const record = readRecord(project.stateDir, id);
     const fingerprint = await computeFingerprint({
       step,
       project,
@@ -64,6 +65,7 @@ export async function planSteps(options: {
       services: options.services,
       upstream: tokens,
       signal: options.signal,
+      record,
     });
     if (!fingerprint.ok) {
       planned.push({ step: id, kind: step.kind, action: 'error', reasons: [], failures: fingerprint.error });
@@ -74,7 +76,8 @@ export async function planSteps(options: {
       step,
       project,
       executor,
-      fingerprint: fingerprint.value,
+      fingerprint: fingerprint.value.fingerprint,
+      record,
       force: options.force,
     });
     const reasons: Reason[] = step.deps

@@ -99,24 +99,26 @@ export async function runSteps(options: RunOptions): Promise<RunSummary> {
     running.set(step.id, promise);
   };
 
+  // Only pending steps are scanned: a long no-op run must not be quadratic in its step count.
+  let pending = steps;
   for (;;) {
     if (options.signal.aborted) stopStarting = true;
-    for (const step of steps) {
-      if (state.get(step.id) !== 'pending') continue;
+    for (const step of pending) {
       const bad = step.deps.find(
         (d) => state.get(d) === 'failed' || state.get(d) === 'skipped' || (!state.has(d) && !done.has(d)),
       );
       if (bad !== undefined) skip(step, 'dependency-failed', bad);
     }
     if (!stopStarting) {
-      for (const step of steps) {
-        if (state.get(step.id) !== 'pending') continue;
+      for (const step of pending) {
+        if (state.get(step.id) !== 'pending' || free === 0) continue;
         if (!step.deps.every((d) => state.get(d) === 'ok' || (!state.has(d) && done.has(d)))) continue;
         const weight = weightOf(step);
         if (weight > free) continue;
         start(step, weight);
       }
     }
+    pending = pending.filter((step) => state.get(step.id) === 'pending');
     if (running.size === 0) break;
     await Promise.race(running.values());
   }
