@@ -5,7 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { terminalOutput } from '../reporters/output.js';
+import type { Project } from '../config/model.js';
+import { registerBoxCommands } from './commands/box.js';
 import type { GraphFormat } from './commands/graph.js';
+import { registerStashCommands } from './commands/stash.js';
 import { EXIT, globalOptions, type RawGlobalOptions } from './options.js';
 
 const VERSION = (
@@ -99,6 +102,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .action((steps: string[], _o, cmd: Command) =>
       run(import('./commands/clean.js').then((m) => m.cleanCommand(global(cmd), steps, out))),
     );
+  const runOne = async (project: Project) => (await import('./commands/run.js')).runProject({ project, global: global(program) });
+  registerBoxCommands(program, out);
+  registerStashCommands(program, out, runOne, setExit);
   return program;
 }
 
