@@ -164,3 +164,45 @@ export async function removeStored(options: {
   await rmdir(join(store, name)).catch(() => undefined); // Only if now empty.
   return ok(removed);
 }
+
+/** Host box caches (`<store>/host/<arch>/`: kernel packages, kernels, initramfs), by arch. */
+export async function listHostStored(store: string): Promise<{ arch: string; bytes: number }[]> {
+  const arches = await readdir(join(store, 'host'), { withFileTypes: true }).catch(() => []);
+  const out: { arch: string; bytes: number }[] = [];
+  for (const a of arches
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort()) {
+    out.push({ arch: a, bytes: await dirBytes(join(store, 'host', a)) });
+  }
+  return out;
+}
+
+/** Removes host box caches (one arch or all) under their locks; returns the arches removed. */
+export async function removeHostStored(options: {
+  readonly store: string;
+  readonly arch?: string;
+  readonly signal?: AbortSignal;
+}): Promise<Result<string[]>> {
+  const present = (await listHostStored(options.store)).map((h) => h.arch);
+  const removed: string[] = [];
+  for (const arch of present.filter((a) => options.arch === undefined || a === options.arch)) {
+    const dir = join(options.store, 'host', arch);
+    const lock = await acquireLock(`${dir}.lock`, options.signal ? { signal: options.signal } : {});
+    if (!lock.ok) return lock;
+    try {
+      const doomed = `${dir}.rm-${process.pid}`;
+      await rename(dir, doomed);
+      await rm(doomed, { recursive: true, force: true });
+      removed.push(arch);
+    } catch (error) {
+      return failWith({
+        reason: 'box-store-error',
+        message: `cannot remove host box ${arch}: ${errorMessage(error)}`,
+      });
+    } finally {
+      await lock.value.release();
+    }
+  }
+  return ok(removed);
+}

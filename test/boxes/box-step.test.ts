@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -204,5 +204,14 @@ describe('kiwibox box commands', () => {
     expect((await cli(['box', 'rm', '../etc'])).code).toBe(2);
     expect((await cli(['box', 'rm', 'testbox'])).code).toBe(0);
     expect((await cli(['box', 'rm', 'testbox'])).code).toBe(1);
+
+    // The host box cache shows in the list and goes with `rm host`.
+    mkdirSync(join(dir, 'store', 'host', 'x86_64', 'k'), { recursive: true });
+    writeFileSync(join(dir, 'store', 'host', 'x86_64', 'k', 'vmlinux'), 'x'.repeat(2048));
+    const withHost = await cli(['box', '--registry', registry, 'list']);
+    expect(withHost.out.find((l) => l.startsWith('host'))).toMatch(/^host\s+x86_64\s+-\s+0\.0 MiB/);
+    expect((await cli(['box', 'rm', 'host'])).code).toBe(0);
+    expect(existsSync(join(dir, 'store', 'host', 'x86_64'))).toBe(false);
+    expect((await cli(['box', 'rm', 'host'])).code).toBe(1);
   });
 });

@@ -8,7 +8,14 @@ import { progressLines } from '../../boxes/box-step.js';
 import { ensureHostBox, hostBoxArch } from '../../boxes/host-box.js';
 import { ensureOfficialBox, verifyOfficialBox } from '../../boxes/official.js';
 import { boxBaseUrl, findBox, loadRegistry, type Registry } from '../../boxes/registry.js';
-import { boxStoreDir, listStored, removeStored, safeName } from '../../boxes/store.js';
+import {
+  boxStoreDir,
+  listHostStored,
+  listStored,
+  removeHostStored,
+  removeStored,
+  safeName,
+} from '../../boxes/store.js';
 import type { Failure } from '../../core/result.js';
 
 /** Where the box commands print (backed by the lead's reporters). */
@@ -73,6 +80,9 @@ async function list(io: BoxCommandIo, registry: Registry, json: boolean): Promis
     if (!rows.some((r) => r.name === s.name && r.arch === s.arch)) {
       rows.push({ name: s.name, arch: s.arch, memory: '?', stored: s.bytes, updated: s.state?.updated });
     }
+  }
+  for (const h of await listHostStored(boxStoreDir())) {
+    rows.push({ name: 'host', arch: h.arch, memory: '-', stored: h.bytes, updated: undefined });
   }
   if (json) {
     io.print(JSON.stringify({ store: boxStoreDir(), boxes: rows }, null, 2));
@@ -176,9 +186,22 @@ export function registerBoxCommands(program: Command, io: BoxCommandIo): void {
 
   box
     .command('rm <name>')
-    .description('remove a box from the store (all arches unless --arch is given)')
+    .description('remove a box from the store (all arches unless --arch is given); `host`: the host box')
     .action(async (name: string, _o: unknown, command: Command) => {
       const options = opts(command);
+      if (name === 'host') {
+        const host = await removeHostStored({
+          store: boxStoreDir(),
+          ...(options.arch ? { arch: options.arch } : {}),
+        });
+        if (!host.ok) return setExit(report(io, host.error));
+        if (host.value.length === 0) {
+          io.error(`error[box-not-fetched]: no host box in the store ${boxStoreDir()}`);
+          return setExit(FAILED);
+        }
+        io.print(`removed host (${host.value.join(', ')})`);
+        return setExit(OK);
+      }
       if (!safeName(name)) {
         io.error(`error[bad-box-name]: '${name}' is not a box name`);
         return setExit(BAD_INPUT);
