@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Failure, Location } from '../core/result.js';
+import { checkGuestArgs } from '../executors/box/guest-cmdline.js';
 import { checkKiwiArgs } from '../kiwi/build-options.js';
 import { readDescription } from '../kiwi/description.js';
 import type { BuildStep, StackStep, Step } from './model.js';
@@ -47,12 +48,21 @@ function checkDescription(step: BuildStep | StackStep, at: Locator): Failure[] {
 }
 
 function checkArgs(step: BuildStep | StackStep, at: Locator): Failure[] {
-  return checkKiwiArgs(step.kiwiArgs).problems.map((p) => ({
+  const failures: Failure[] = checkKiwiArgs(step.kiwiArgs).problems.map((p) => ({
     step: step.id,
     reason: p.reason,
     message: p.message,
     location: at(step, 'kiwi-args', p.index),
   }));
+  // A boxed build carries its arguments on the guest's kernel command line: say now what cannot be.
+  if (step.box !== undefined) {
+    step.kiwiArgs.forEach((arg, index) => {
+      for (const f of checkGuestArgs({ kiwiArgs: [arg], step: step.id })) {
+        failures.push({ ...f, location: at(step, 'kiwi-args', index) });
+      }
+    });
+  }
+  return failures;
 }
 
 /** All load-time checks of steps against the file system. */

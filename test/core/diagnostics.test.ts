@@ -257,3 +257,36 @@ describe('the CLI on bad input', () => {
     expect(unknown.stderr).toContain("error[unknown-step]: no step named 'nope'");
   });
 });
+
+describe('boxed builds', () => {
+  it('rejects kiwi-args the box protocol cannot carry, at the argument', async () => {
+    const p = new TempProject();
+    try {
+      p.write({
+        'kiwibox.yaml': [
+          'version: 1',
+          'boxes:',
+          '  leap: {}',
+          'builds:',
+          '  b:',
+          '    box: leap',
+          '    description: desc',
+          '    target-dir: out',
+          '    kiwi-args: [--add-package, "a\\"b"]',
+        ].join('\n'),
+        'desc/config.xml': MINIMAL_KIWI,
+      });
+      const result = await p.kiwibox(['validate']);
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toBe(
+        [
+          'kiwibox.yaml:9:32: error[kernel-cmdline]: the box protocol cannot carry a double quote in a kiwi-ng argument: a"b',
+          '    9 |     kiwi-args: [--add-package, "a\\"b"]',
+          '      |                                ^^^^^^',
+        ].join('\n'),
+      );
+    } finally {
+      p.remove();
+    }
+  });
+});
