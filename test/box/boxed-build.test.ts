@@ -115,6 +115,13 @@ describe('boxed build failures', () => {
     expect(await readFile(join(targetDir, 'old-image.tar'), 'utf8')).toBe('old');
   });
 
+  it('counts a guest kernel panic (QEMU exits 0) as a failure, not a success', async () => {
+    const { result, lines } = await build({ extraCmdline: 'testbox_fault=_panic_' });
+    expect(lines).toContain('testbox: fault: panic');
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error[0]?.reason).toBe('result-code-missing');
+  });
+
   it('fails with the result.log tail when kiwi-ng in the box fails', async () => {
     const { result, targetDir } = await build({ descriptionFiles: { 'testbox-exit-code': '3' } });
     expect(result.ok).toBe(false);

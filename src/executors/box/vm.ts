@@ -38,7 +38,10 @@ export interface RunVmOptions {
   readonly signal: AbortSignal;
   readonly output: (line: string, stream?: 'stdout' | 'stderr') => void;
   readonly step?: string;
-  /** Parent of the per-run directory; default os.tmpdir(). Keep it short (unix socket paths). */
+  /**
+   * Parent of the per-run directory (sockets, snapshot overlay); default $TMPDIR, else /var/tmp for a
+   * box with a disk, else os.tmpdir(). Keep it short (unix socket paths).
+   */
   readonly tmpRoot?: string;
 }
 
@@ -77,7 +80,10 @@ export async function runVm(options: RunVmOptions): Promise<Result<VmRun>> {
   }
   if (options.signal.aborted)
     return failWith({ step, reason: 'cancelled', message: 'cancelled before boot' });
-  const runDir = await mkdtemp(join(options.tmpRoot ?? tmpdir(), 'kbvm-'));
+  // The -snapshot overlay of a box disk grows with everything the build writes to it: keep it off a
+  // tmpfs /tmp (/var/tmp is disk-backed) unless TMPDIR says where.
+  const tmpRoot = options.tmpRoot ?? (options.box.disk && !process.env.TMPDIR ? '/var/tmp' : tmpdir());
+  const runDir = await mkdtemp(join(tmpRoot, 'kbvm-'));
   try {
     const shares: QemuShare[] = [
       ...options.shares,
