@@ -28,12 +28,14 @@ export interface ShareServerOptions {
   readonly signal?: AbortSignal;
   /** Port on 127.0.0.1; default 0 (a free one). */
   readonly port?: number;
+  /** false: no TCP listener at all, connections arrive only through `injectSocket`. Default true. */
+  readonly listen?: boolean;
   /** Audit lines: connections, refused auth, refused channels and requests. */
   readonly onLog?: (line: string) => void;
 }
 
 export interface ShareServer {
-  /** The TCP port on 127.0.0.1. */
+  /** The TCP port on 127.0.0.1 (0 when started with `listen: false`). */
   readonly port: number;
   /**
    * Hands the server an already connected stream (e.g. a channel forwarded out of a guest), which
@@ -120,6 +122,10 @@ export async function startShareServer(options: ShareServerOptions): Promise<Res
   server.on('error', (error: Error) => log(`server error: ${error.message}`));
 
   const listening = await new Promise<Result<number>>((resolve) => {
+    if (options.listen === false) {
+      resolve(ok(0));
+      return;
+    }
     const onError = (error: Error) =>
       resolve(failWith({ reason: 'sshfs-server-listen-failed', message: errorMessage(error) }));
     server.once('error', onError);
@@ -135,7 +141,8 @@ export async function startShareServer(options: ShareServerOptions): Promise<Res
   const stop = (): Promise<void> => {
     stopping ??= new Promise<void>((resolve) => {
       options.signal?.removeEventListener('abort', onAbort);
-      server.close(() => resolve());
+      if (options.listen === false) resolve();
+      else server.close(() => resolve());
       for (const client of connections) client.end();
       // end() waits for the peer; a stuck peer must not keep the port's connections open.
       setTimeout(() => {

@@ -4,7 +4,7 @@
  * variables, runs the key-install command, and serves the `-R` reverse tunnel on a local port. The
  * "guest sshfs" is OpenSSH's real sftp client using the key the host installed, through that port.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server as NetServer } from 'node:net';
 import { join } from 'node:path';
 import type { Connection, Server } from 'ssh2';
@@ -12,6 +12,7 @@ import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair, publicKeyBlob } from '../../src/sftp/keys.js';
 import { officialBoxVariables, startOfficialTunnel } from '../../src/sftp/official-tunnel.js';
+import { sshfsBackend } from '../../src/sftp/sshfs-share.js';
 import { createFixture, type Fixture, sftpBatch } from './fixture.js';
 
 const { Server: SshServer } = ssh2;
@@ -213,5 +214,35 @@ describe('the official boxes sshfs route', () => {
     } finally {
       await late.close();
     }
+  });
+
+  it('sets up both routes from the sharing backend and tears them down', async () => {
+    const runDir = join(fx.root, 'run');
+    await mkdir(runDir);
+    const lines: string[] = [];
+    const started = await sshfsBackend.start({
+      shares: [
+        { tag: 'kiwidescription', path: fx.description, readonly: true },
+        { tag: 'kiwibundle', path: fx.bundle, readonly: false },
+      ],
+      runDir,
+      signal: new AbortController().signal,
+      output: (line) => lines.push(line),
+      step: 'img',
+    });
+    expect(started.ok).toBe(true);
+    if (!started.ok) return;
+    const { qemu, variables } = started.value;
+    const args = qemu.kind === 'external' ? qemu.args.join(' ') : '';
+    expect(args).toContain('name=org.kiwibox.sftp.kiwidescription');
+    expect(args).toMatch(/hostfwd=tcp:127\.0\.0\.1:\d+-:22/);
+    expect(args).not.toMatch(/hostfwd=tcp::|0\.0\.0\.0/);
+    expect(variables.host_kiwibundle).toBe('/kiwibundle');
+    expect(variables.ssh_key_type).toBe('ssh-ed25519');
+    // Every build gets its own key: the fixture's key is not this build's.
+    expect(fx.keys.client.publicKey).not.toContain(variables.ssh_key);
+    await started.value.stop();
+    await started.value.stop();
+    expect(await readdir(runDir)).toEqual([]);
   });
 });
