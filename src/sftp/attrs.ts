@@ -66,6 +66,14 @@ export function longName(name: string, attrs: Attributes): string {
   return `${typeChar(mode)}${permString(mode)} 1 ${attrs.uid ?? 0} ${attrs.gid ?? 0} ${attrs.size ?? 0} ${date} ${name}`;
 }
 
+/**
+ * Permission bits a client may set: setuid, setgid and sticky are dropped, so a guest cannot leave a
+ * setuid program owned by the (possibly root) kiwibox user in a shared directory.
+ */
+export function safeMode(mode: number | undefined, fallback: number): number {
+  return (mode ?? fallback) & 0o777;
+}
+
 /** True if SFTP open flags ask for any kind of write. */
 export function wantsWrite(pflags: number): boolean {
   return (pflags & (OPEN_MODE.WRITE | OPEN_MODE.APPEND | OPEN_MODE.CREAT | OPEN_MODE.TRUNC)) !== 0;

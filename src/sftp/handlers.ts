@@ -4,7 +4,7 @@
  */
 import { constants } from 'node:fs';
 import type { Attributes, SFTPWrapper } from 'ssh2';
-import { STATUS_CODE, toAttrs, toOpenFlags, toStatus, wantsWrite } from './attrs.js';
+import { STATUS_CODE, safeMode, toAttrs, toOpenFlags, toStatus, wantsWrite } from './attrs.js';
 import { openAnchored, type ResolvedShare, SftpDenied, withAnchor } from './confine.js';
 import { HandleTable } from './handles.js';
 import {
@@ -82,7 +82,7 @@ export function serveSftp(sftp: SFTPWrapper, options: SessionOptions): void {
         throw new SftpDenied('permission-denied', `${filename}: read-only`);
       if (!handles.hasRoom()) throw new SftpDenied('failure', 'too many open handles');
       const fh = await withAnchor({ ...location, follow: true }, (a) =>
-        openAnchored(a, toOpenFlags(pflags), (attrs.mode ?? 0o644) & 0o7777),
+        openAnchored(a, toOpenFlags(pflags), safeMode(attrs.mode, 0o644)),
       );
       // Truncation waits until the fd is known to be inside the share.
       if (pflags & 0x10) await fh.truncate(0);

@@ -15,7 +15,7 @@ import {
   unlink,
 } from 'node:fs/promises';
 import type { Attributes, FileEntry } from 'ssh2';
-import { longName, toAttrs, virtualDirAttrs } from './attrs.js';
+import { longName, safeMode, toAttrs, virtualDirAttrs } from './attrs.js';
 import {
   type Anchor,
   type Location,
@@ -66,8 +66,14 @@ export async function realPath(shares: readonly ResolvedShare[], path: string): 
 /** Applies SETSTAT/FSETSTAT attributes to an open file handle. */
 export async function applyAttrs(fh: FileHandle, attrs: Partial<Attributes>): Promise<void> {
   if (attrs.size !== undefined) await fh.truncate(attrs.size);
-  if (attrs.uid !== undefined && attrs.gid !== undefined) await fh.chown(attrs.uid, attrs.gid);
-  if (attrs.mode !== undefined) await fh.chmod(attrs.mode & 0o7777);
+  if (attrs.uid !== undefined && attrs.gid !== undefined) {
+    // Files belong to the user running kiwibox; handing them to another owner (root's power when
+    // kiwibox runs as root) is refused, a chown to that same user is a no-op and allowed.
+    if (attrs.uid !== process.getuid?.() || attrs.gid !== process.getgid?.()) {
+      throw new SftpDenied('permission-denied', 'changing the owner is not allowed');
+    }
+  }
+  if (attrs.mode !== undefined) await fh.chmod(safeMode(attrs.mode, 0));
   if (attrs.atime !== undefined && attrs.mtime !== undefined) await fh.utimes(attrs.atime, attrs.mtime);
 }
 
@@ -93,7 +99,7 @@ export async function makeDir(shares: readonly ResolvedShare[], path: string, at
   const location = findWritable(shares, path);
   await withAnchor({ ...location, follow: false }, async (a) => {
     refuseRoot(a, path);
-    await mkdir(a.path, { mode: (attrs.mode ?? 0o755) & 0o7777 });
+    await mkdir(a.path, { mode: safeMode(attrs.mode, 0o755) });
   });
 }
 

@@ -176,6 +176,24 @@ describe('attacks on the share server', () => {
     expect((await call((cb) => sftp.rename('/kiwibundle', '/kiwibundle2', cb))).code).not.toBeUndefined();
   });
 
+  it('drops setuid/setgid/sticky bits and refuses handing files to another owner', async () => {
+    await writeFile(join(fx.bundle, 'tool'), '#!/bin/sh\n');
+    expect((await call((cb) => sftp.chmod('/kiwibundle/tool', 0o6755, cb))).code).toBeUndefined();
+    expect((await stat(join(fx.bundle, 'tool'))).mode & 0o7777).toBe(0o755);
+    expect((await call((cb) => sftp.mkdir('/kiwibundle/sticky', { mode: 0o1777 }, cb))).code).toBeUndefined();
+    expect((await stat(join(fx.bundle, 'sticky'))).mode & 0o7000).toBe(0);
+    const created = await call<Buffer>((cb) => sftp.open('/kiwibundle/suid', 'w', { mode: 0o4755 }, cb));
+    expect(created.value).toBeInstanceOf(Buffer);
+    await call((cb) => sftp.close(created.value as Buffer, cb));
+    expect((await stat(join(fx.bundle, 'suid'))).mode & 0o7000).toBe(0);
+    expect((await call((cb) => sftp.chown('/kiwibundle/tool', 1234, 5678, cb))).code).toBe(PERMISSION_DENIED);
+    expect((await stat(join(fx.bundle, 'tool'))).uid).toBe(process.getuid?.());
+    const own = await call((cb) =>
+      sftp.chown('/kiwibundle/tool', process.getuid?.() ?? 0, process.getgid?.() ?? 0, cb),
+    );
+    expect(own.code).toBeUndefined();
+  });
+
   it('never escapes while a directory is swapped for an outside link (race)', async () => {
     // A helper process flips bundle/race between a real directory and a link to the outside dir,
     // while the client keeps reading and writing through it.
