@@ -78,6 +78,15 @@ describe('runVm', () => {
     expect(lines.some((line) => line.includes('SIGTERM'))).toBe(false);
   });
 
+  it('boots nothing when the run is aborted before it starts', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const { result, lines } = await vm({ signal: controller.signal, sharing: 'virtiofs' });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error[0]?.reason).toBe('cancelled');
+    expect(lines.some((line) => line.startsWith('$ qemu-system'))).toBe(false);
+  });
+
   it('fails cleanly when QEMU cannot start (no such kernel)', async () => {
     const { result } = await vm({ kernel: join(work, 'no-such-vmlinux') });
     expect(result.ok).toBe(false);

@@ -81,6 +81,8 @@ async function startOne(options: {
   });
   if (await waitForSocket(socket, child, start.signal)) return ok({ child, socket });
   await stopGroup(child, 1000);
+  if (start.signal.aborted)
+    return failWith({ step: start.step, reason: 'cancelled', message: 'cancelled before boot' });
   return failWith({
     step: start.step,
     reason: 'virtiofsd-failed',

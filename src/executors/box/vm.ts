@@ -180,6 +180,7 @@ async function supervise(
   const timer = setTimeout(() => powerOff('timeout'), options.timeoutMs);
   const onAbort = () => powerOff('cancelled');
   options.signal.addEventListener('abort', onAbort, { once: true });
+  if (options.signal.aborted) onAbort();
   const exit = await child.exited;
   clearTimeout(timer);
   options.signal.removeEventListener('abort', onAbort);
