@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBoxedBuildExecutor } from '../../src/executors/box/boxed-build.js';
 import { registerSharingBackend } from '../../src/executors/box/sharing.js';
+import { runVm } from '../../src/executors/box/vm.js';
 import { sshfsBackend } from '../../src/sftp/sshfs-share.js';
 import {
   boxedProject,
@@ -97,5 +98,38 @@ describe('a boxed build over sshfs', () => {
     expect(await leftoverProcesses(work)).toEqual([]);
     expect((await readdir(work)).filter((name) => name.startsWith('kbvm-'))).toEqual([]);
     expect(await sshDirState()).toBe(sshBefore);
+  });
+
+  it('stops everything when the build is cancelled while the shares are mounted', async () => {
+    const description = await makeDescription(join(work, 'desc-abort'));
+    const bundle = join(work, 'bundle-abort');
+    await makeDescription(bundle);
+    const abort = new AbortController();
+    const lines: string[] = [];
+    const result = await runVm({
+      box: testBox(files, { extraCmdline: 'testbox_fault=_hang_' }),
+      accel: 'tcg',
+      kiwiArgs: ['system', 'build'],
+      shares: [
+        { tag: 'kiwidescription', path: description, readonly: true },
+        { tag: 'kiwibundle', path: bundle, readonly: false },
+      ],
+      sharing: 'sshfs',
+      timeoutMs: 600_000,
+      signal: abort.signal,
+      output: (line) => {
+        lines.push(line);
+        // The guest hangs after writing result.code through sshfs: the mounts are live.
+        if (line === 'testbox: fault: hanging') abort.abort();
+      },
+      step: 'img',
+      tmpRoot: work,
+    });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error[0]?.reason).toBe('cancelled');
+    expect(lines).toContain('testbox: fault: hanging');
+    expect(await readFile(join(bundle, 'result.code'), 'utf8')).toBe('1\n');
+    expect(await leftoverProcesses(work)).toEqual([]);
+    expect((await readdir(work)).filter((name) => name.startsWith('kbvm-'))).toEqual([]);
   });
 });
