@@ -67,7 +67,7 @@ async function vm(options: {
 
 describe('runVm', () => {
   it('powers a hung guest off at the timeout', async () => {
-    const { result, lines } = await vm({ extraCmdline: 'testbox_fault=_hang_', timeoutMs: 40_000 });
+    const { result, lines } = await vm({ extraCmdline: 'testbox_fault=_hang_', timeoutMs: 50_000 });
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.error[0]?.reason).toBe('timeout');
