@@ -2,10 +2,10 @@
 // against ninja on an equivalent build.ninja over the same files, in the same run.
 // Goal: kiwibox <= 1.5x ninja.   Usage: node bench/noop.mjs [--tasks N] [--files-per-task N] [--runs N]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { generatePipeline } from './gen-pipeline.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -21,30 +21,7 @@ const runs = Number(values.runs);
 const dir = join(values.dir, `${tasks}x${perTask}`);
 const bin = new URL('../bin/kiwibox.js', import.meta.url).pathname;
 
-function generate() {
-  if (existsSync(join(dir, 'kiwibox.yaml'))) return;
-  const yaml = ['version: 1', 'tasks:'];
-  const ninja = ['rule touch', '  command = touch $out', ''];
-  for (let t = 0; t < tasks; t++) {
-    const src = join(dir, 'src', String(t));
-    mkdirSync(src, { recursive: true });
-    const inputs = [];
-    for (let f = 0; f < perTask; f++) {
-      writeFileSync(join(src, `f${f}.txt`), `${t}/${f}\n`);
-      inputs.push(`src/${t}/f${f}.txt`);
-    }
-    yaml.push(
-      `  t${t}:`,
-      `    run: [touch, out/t${t}.stamp]`,
-      `    inputs: ["src/${t}/*.txt"]`,
-      `    outputs: [out/t${t}.stamp]`,
-    );
-    ninja.push(`build out/t${t}.stamp: touch ${inputs.join(' ')}`);
-  }
-  mkdirSync(join(dir, 'out'), { recursive: true });
-  writeFileSync(join(dir, 'kiwibox.yaml'), `${yaml.join('\n')}\n`);
-  writeFileSync(join(dir, 'build.ninja'), `${ninja.join('\n')}\n`);
-}
+const generate = () => generatePipeline({ dir, tasks, perTask });
 
 function time(cmd, args) {
   const start = process.hrtime.bigint();

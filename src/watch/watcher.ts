@@ -38,8 +38,10 @@ export interface WatchOptions {
   readonly signal: AbortSignal;
 }
 
-/** A change within this long after a step ended counts as caused by that step. */
-const LOOP_WINDOW_MS = 1500;
+/** A change seen (after the debounce) within this long after a step ended counts as caused by it. */
+const LOOP_WINDOW_MS = 250;
+/** This many such changes in a row make a loop: one is a user saving during a run, three are not. */
+const LOOP_RUNS = 3;
 
 /** The run in progress: which steps it covers, which started, which finished well. */
 interface RunState {
@@ -157,9 +159,10 @@ export class Watch {
     if (config) this.#reanalyse = true;
     const now = Date.now();
     for (const id of affected) {
-      const hot = this.#running.has(id) || now - (this.#lastEnd.get(id) ?? 0) < LOOP_WINDOW_MS;
+      const hot =
+        this.#running.has(id) || now - (this.#lastEnd.get(id) ?? 0) < LOOP_WINDOW_MS + this.#o.debounceMs;
       const count = hot ? (this.#hot.get(id) ?? 0) + 1 : 0;
-      if (count >= 2) {
+      if (count >= LOOP_RUNS) {
         this.#hot.set(id, 0);
         this.#o.emit({
           type: 'watch-loop',
