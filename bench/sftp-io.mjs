@@ -137,11 +137,14 @@ try {
   for (const row of rows) {
     const figure = (seconds) => (row.unit === 'MB/s' ? row.amount / seconds : (seconds * 1000) / row.amount);
     const [base, openssh, through] = [figure(row.base), figure(row.openssh), figure(row.through)];
-    // Ratios read as "how many times slower" whatever the unit.
-    const slower = (ours, theirs) => (row.unit === 'MB/s' ? theirs / ours : ours / theirs).toFixed(1);
+    // "N× slower" (or faster) whatever the unit.
+    const slower = (ours, theirs) => {
+      const ratio = row.unit === 'MB/s' ? theirs / ours : ours / theirs;
+      return ratio >= 1 ? `${ratio.toFixed(1)}x slower` : `${(1 / ratio).toFixed(1)}x faster`;
+    };
     const cell = (value) => `${value.toFixed(2)} ${row.unit}`.padEnd(16);
     console.log(
-      `${row.name.padEnd(26)}${cell(base)}${cell(openssh)}${cell(through)}${`${slower(through, base)}x`.padEnd(16)}${slower(through, openssh)}x`,
+      `${row.name.padEnd(26)}${cell(base)}${cell(openssh)}${cell(through)}${slower(through, base).padEnd(16)}${slower(through, openssh)}`,
     );
   }
 } finally {

@@ -4,7 +4,7 @@
 // per-file latency of many small files. Timed by the guest's clock (/proc/uptime) in the stand-in's
 // testbox-run hook, so boot time is left out. Prints the figures and sshfs's ratios to the others.
 // Needs `npm run build` (imports ../dist) and scripts/testbox/sshfs-layer (builds the box, cached).
-// Usage: node bench/sftp-vm.mjs [--mb 64] [--files 200]     (virtiofs needs root; skipped otherwise)
+// Usage: node bench/sftp-vm.mjs [--mb 64] [--files 200] [--only 9p,virtiofs,sshfs]   (virtiofs needs root)
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -57,8 +57,11 @@ try {
     await writeFile(join(description, 'small', `f${i}`), randomBytes(4096));
     await writeFile(join(description, 'small2', `f${i}`), randomBytes(4096));
   }
-  const backends = process.getuid?.() === 0 ? ['9p', 'virtiofs', 'sshfs'] : ['9p', 'sshfs'];
-  if (!backends.includes('virtiofs')) console.log('virtiofs skipped: it needs root');
+  const only = process.argv.indexOf('--only');
+  const wanted = only > 0 ? process.argv[only + 1].split(',') : ['9p', 'virtiofs', 'sshfs'];
+  const backends = wanted.filter((b) => b !== 'virtiofs' || process.getuid?.() === 0);
+  if (wanted.includes('virtiofs') && !backends.includes('virtiofs'))
+    console.log('virtiofs skipped: it needs root');
   for (const sharing of backends) {
     const bundle = join(work, `bundle-${sharing}`);
     await mkdir(bundle);
@@ -109,10 +112,13 @@ try {
     const values = Object.fromEntries(
       backends.map((b) => [b, figure(unit, Math.max(results[b][key], 0.01))]),
     );
-    const slower = (other) =>
-      (unit === 'MB/s' ? values[other] / values.sshfs : values.sshfs / values[other]).toFixed(1);
+    // "N× slower" (or faster) whatever the unit.
+    const slower = (other) => {
+      const ratio = unit === 'MB/s' ? values[other] / values.sshfs : values.sshfs / values[other];
+      return ratio >= 1 ? `${ratio.toFixed(1)}x slower` : `${(1 / ratio).toFixed(1)}x faster`;
+    };
     console.log(
-      `${label.padEnd(26)}${backends.map((b) => `${values[b].toFixed(1)} ${unit}`.padEnd(16)).join('')}${others.map((o) => `${slower(o)}x slower`.padEnd(18)).join('')}`,
+      `${label.padEnd(26)}${backends.map((b) => `${values[b].toFixed(1)} ${unit}`.padEnd(16)).join('')}${others.map((o) => slower(o).padEnd(18)).join('')}`,
     );
   }
 } finally {

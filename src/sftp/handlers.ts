@@ -42,21 +42,31 @@ export function serveSftp(sftp: SFTPWrapper, options: SessionOptions): void {
   const handles = new HandleTable(options.maxHandles);
 
   /**
-   * Runs one request after the previous one finished; a thrown error becomes a status reply.
-   * In order, as OpenSSH's sftp-server does: sshfs pipelines OPEN(create) and LSTAT of the same
-   * file and relies on the LSTAT seeing the new file.
+   * Request order, as OpenSSH's sftp-server keeps it (sshfs pipelines OPEN(create) and LSTAT of the
+   * same file and relies on the LSTAT seeing the new file): a request that changes anything waits
+   * for every earlier request; a read-only one (READ, the STATs, READLINK, REALPATH) waits only for
+   * the last changing request, so pipelined READs overlap. A thrown error becomes a status reply.
    */
-  let queue: Promise<void> = Promise.resolve();
-  const serve = (reqid: number, what: string, work: () => Promise<void>): void => {
-    queue = queue.then(() =>
+  let lastChange: Promise<void> = Promise.resolve();
+  let readsSince: Promise<void>[] = [];
+  const serve = (reqid: number, what: string, work: () => Promise<void>, readOnly = false): void => {
+    const run = () =>
       work().catch((error: unknown) => {
         const { code, message } = toStatus(error);
         if (code === STATUS_CODE.PERMISSION_DENIED || error instanceof SftpDenied) {
           options.onRefused?.(`${what}: ${message}`);
         }
         reply(() => sftp.status(reqid, code, message));
-      }),
-    );
+      });
+    if (readOnly) {
+      readsSince.push(lastChange.then(run));
+      // A long run of reads (a big file) is folded so the list stays short.
+      if (readsSince.length > 1024) readsSince = [Promise.all(readsSince).then(() => undefined)];
+    } else {
+      const before = Promise.all([lastChange, ...readsSince]);
+      readsSince = [];
+      lastChange = before.then(run);
+    }
   };
   /** Replies may race the channel closing; a reply to a gone client is dropped. */
   const reply = (send: () => void): void => {
@@ -92,13 +102,18 @@ export function serveSftp(sftp: SFTPWrapper, options: SessionOptions): void {
   );
 
   sftp.on('READ', (reqid: number, handle: Buffer, offset: number, length: number) =>
-    serve(reqid, 'READ', async () => {
-      const { fh } = fileOf(handle);
-      const buffer = Buffer.alloc(Math.min(length, MAX_READ));
-      const { bytesRead } = await fh.read(buffer, 0, buffer.length, offset);
-      if (bytesRead === 0) reply(() => sftp.status(reqid, STATUS_CODE.EOF));
-      else reply(() => sftp.data(reqid, buffer.subarray(0, bytesRead)));
-    }),
+    serve(
+      reqid,
+      'READ',
+      async () => {
+        const { fh } = fileOf(handle);
+        const buffer = Buffer.alloc(Math.min(length, MAX_READ));
+        const { bytesRead } = await fh.read(buffer, 0, buffer.length, offset);
+        if (bytesRead === 0) reply(() => sftp.status(reqid, STATUS_CODE.EOF));
+        else reply(() => sftp.data(reqid, buffer.subarray(0, bytesRead)));
+      },
+      true,
+    ),
   );
 
   sftp.on('WRITE', (reqid: number, handle: Buffer, offset: number, data: Buffer) =>
@@ -123,11 +138,16 @@ export function serveSftp(sftp: SFTPWrapper, options: SessionOptions): void {
   );
 
   sftp.on('FSTAT', (reqid: number, handle: Buffer) =>
-    serve(reqid, 'FSTAT', async () => {
-      const { fh } = fileOf(handle);
-      const attrs = toAttrs(await fh.stat());
-      reply(() => sftp.attrs(reqid, attrs));
-    }),
+    serve(
+      reqid,
+      'FSTAT',
+      async () => {
+        const { fh } = fileOf(handle);
+        const attrs = toAttrs(await fh.stat());
+        reply(() => sftp.attrs(reqid, attrs));
+      },
+      true,
+    ),
   );
 
   sftp.on('FSETSTAT', (reqid: number, handle: Buffer, attrs: Partial<Attributes>) =>
@@ -144,10 +164,15 @@ export function serveSftp(sftp: SFTPWrapper, options: SessionOptions): void {
     ['LSTAT', false],
   ] as const) {
     sftp.on(event, (reqid: number, path: string) =>
-      serve(reqid, `${event} ${path}`, async () => {
-        const attrs = await statPath(shares, path, follow);
-        reply(() => sftp.attrs(reqid, attrs));
-      }),
+      serve(
+        reqid,
+        `${event} ${path}`,
+        async () => {
+          const attrs = await statPath(shares, path, follow);
+          reply(() => sftp.attrs(reqid, attrs));
+        },
+        true,
+      ),
     );
   }
 
@@ -188,17 +213,27 @@ export function serveSftp(sftp: SFTPWrapper, options: SessionOptions): void {
   );
 
   sftp.on('REALPATH', (reqid: number, path: string) =>
-    serve(reqid, `REALPATH ${path}`, async () => {
-      const filename = await realPath(shares, path);
-      reply(() => sftp.name(reqid, [{ filename, longname: filename, attrs: {} as Attributes }]));
-    }),
+    serve(
+      reqid,
+      `REALPATH ${path}`,
+      async () => {
+        const filename = await realPath(shares, path);
+        reply(() => sftp.name(reqid, [{ filename, longname: filename, attrs: {} as Attributes }]));
+      },
+      true,
+    ),
   );
 
   sftp.on('READLINK', (reqid: number, path: string) =>
-    serve(reqid, `READLINK ${path}`, async () => {
-      const filename = await readLink(shares, path);
-      reply(() => sftp.name(reqid, [{ filename, longname: filename, attrs: {} as Attributes }]));
-    }),
+    serve(
+      reqid,
+      `READLINK ${path}`,
+      async () => {
+        const filename = await readLink(shares, path);
+        reply(() => sftp.name(reqid, [{ filename, longname: filename, attrs: {} as Attributes }]));
+      },
+      true,
+    ),
   );
 
   const simple: [string, (reqid: number, ...args: never[]) => Promise<void>][] = [
