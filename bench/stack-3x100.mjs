@@ -180,8 +180,12 @@ try {
   for (const name of names) {
     const m = median(times[name]);
     const all = times[name].map((t) => t.toFixed(2)).join(' ');
+    // Per-round ratios: both methods ran in the same round, so background load on a shared machine
+    // cancels out better than in the ratio of medians.
+    const perRound = times[name].map((t, i) => t / times.upstream[i]);
     console.log(
-      `${name.padEnd(9)} median ${m.toFixed(2)} s  (${all})  ratio vs upstream ${(m / base).toFixed(2)}x`,
+      `${name.padEnd(9)} median ${m.toFixed(2)} s, min ${Math.min(...times[name]).toFixed(2)} s (${all}); ` +
+        `vs upstream: ratio of medians ${(m / base).toFixed(2)}x, median per-round ratio ${median(perRound).toFixed(2)}x`,
     );
   }
 } finally {
