@@ -77,7 +77,7 @@ describe('stash executor', () => {
     await ctx.dispose();
   });
 
-  test('push gives ref@digest and the registry serves it', async () => {
+  test("push gives ref@digest and the registry serves it (the stash's own tls-verify: false)", async () => {
     const root = await busyboxRoot(join(work, 'pushed'), { 'etc/hello': 'hi' });
     const step = stashStep({
       id: 'p',
@@ -86,7 +86,8 @@ describe('stash executor', () => {
       tag: 'v1',
       push: { registry: registry.host, tlsVerify: false },
     });
-    const project = projectOf(work, store.settings, [step]);
+    // No `podman.registries` entry: the stash's push settings alone must reach the plain-HTTP registry.
+    const project = projectOf(work, { ...store.settings, registries: {} }, [step]);
     const ctx = await contextFor(project);
     const result = await stashExecutor.run(step, ctx);
     expect(result.ok, JSON.stringify(result)).toBe(true);

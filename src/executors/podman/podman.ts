@@ -6,6 +6,7 @@
 import type { PodmanSettings } from '../../config/model.js';
 import { type Failure, fail, failWith, ok, type Result } from '../../core/result.js';
 import { type ProcessResult, runProcess } from '../process.js';
+import { isFullyQualified, tlsArgs } from './refs.js';
 
 /** Global flags for the configured store; podman's defaults where a setting is unset. */
 export function podmanGlobalArgs(settings: PodmanSettings): string[] {
@@ -19,26 +20,7 @@ export function podmanGlobalArgs(settings: PodmanSettings): string[] {
   return args;
 }
 
-/** The registry host[:port] of a fully qualified reference, or undefined for a short name. */
-export function registryOf(ref: string): string | undefined {
-  const slash = ref.indexOf('/');
-  if (slash < 0) return undefined;
-  const first = ref.slice(0, slash);
-  return first.includes('.') || first.includes(':') || first === 'localhost' ? first : undefined;
-}
-
-/** `--tls-verify=false` only for registries configured so. */
-export function tlsArgs(settings: PodmanSettings, ref: string): string[] {
-  const registry = registryOf(ref);
-  return registry !== undefined && settings.registries[registry]?.tlsVerify === false
-    ? ['--tls-verify=false']
-    : [];
-}
-
-/** Fully qualified means a registry host is named: `localhost/NAME:TAG`, `HOST:PORT/NAME:TAG`. */
-export function isFullyQualified(ref: string): boolean {
-  return registryOf(ref) !== undefined;
-}
+export { isFullyQualified, registryOf, tlsArgs } from './refs.js';
 
 export interface PodmanSessionOptions {
   readonly settings: PodmanSettings;
@@ -213,11 +195,24 @@ export class PodmanSession {
     return this.call(['pull', '-q', ...tlsArgs(this.options.settings, ref), ref], 'podman-pull-failed');
   }
 
-  /** `podman push SRC docker://DEST`; returns the pushed manifest digest. */
-  async push(options: { source: string; dest: string; digestFile: string }): Promise<Result<string>> {
+  /**
+   * `podman push SRC docker://DEST`; returns the pushed manifest digest. `tlsVerify` (the stash's
+   * own `push.tls-verify`) wins over the registry settings when given.
+   */
+  async push(options: {
+    source: string;
+    dest: string;
+    digestFile: string;
+    tlsVerify?: boolean;
+  }): Promise<Result<string>> {
     const qualified = this.requireQualified(options.dest);
     if (!qualified.ok) return qualified;
-    const tls = tlsArgs(this.options.settings, options.dest);
+    const tls =
+      options.tlsVerify === undefined
+        ? tlsArgs(this.options.settings, options.dest)
+        : options.tlsVerify
+          ? []
+          : ['--tls-verify=false'];
     const args = [
       'push',
       '-q',

@@ -164,7 +164,7 @@ export const stashExecutor: StepExecutor<StashStep> = {
       if (step.push) {
         const dest = `${step.push.registry}/${step.name}:${step.tag}`;
         const digestFile = join(ctx.tmpDir, `digest-${randomBytes(4).toString('hex')}`);
-        const pushed = await session.push({ source: ref, dest, digestFile });
+        const pushed = await session.push({ source: ref, dest, digestFile, tlsVerify: step.push.tlsVerify });
         if (!pushed.ok) return pushed;
         const digest = (await readFile(digestFile, 'utf8')).trim();
         if (!digest.startsWith('sha256:')) {
