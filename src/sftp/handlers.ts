@@ -4,7 +4,7 @@
  */
 import { constants } from 'node:fs';
 import type { Attributes, SFTPWrapper } from 'ssh2';
-import { STATUS_CODE, safeMode, toAttrs, toOpenFlags, toStatus, wantsWrite } from './attrs.js';
+import { OPEN_MODE, STATUS_CODE, safeMode, toAttrs, toOpenFlags, toStatus, wantsWrite } from './attrs.js';
 import { openAnchored, type ResolvedShare, SftpDenied, withAnchor } from './confine.js';
 import { HandleTable } from './handles.js';
 import {
@@ -95,7 +95,14 @@ export function serveSftp(sftp: SFTPWrapper, options: SessionOptions): void {
         openAnchored(a, toOpenFlags(pflags), safeMode(attrs.mode, 0o644)),
       );
       // Truncation waits until the fd is known to be inside the share.
-      if (pflags & 0x10) await fh.truncate(0);
+      if (pflags & OPEN_MODE.TRUNC) {
+        try {
+          await fh.truncate(0);
+        } catch (error) {
+          await fh.close();
+          throw error;
+        }
+      }
       const handle = handles.add({ kind: 'file', fh, share: location.share, writable });
       reply(() => sftp.handle(reqid, handle));
     }),

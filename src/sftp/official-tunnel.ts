@@ -94,6 +94,8 @@ export function startOfficialTunnel(options: OfficialTunnelOptions): OfficialTun
       timer = setTimeout(attempt, options.retryMs ?? 2000);
     };
     client.on('ready', async () => {
+      // Every SFTP request of the guest crosses this connection: no Nagle delay on small packets.
+      (client as unknown as { setNoDelay(on: boolean): void }).setNoDelay(true);
       if (!(await installGuestKey(client, options.keys.client.privateKey))) {
         log('sshfs tunnel: could not install the build key in the guest; retrying');
         retry();

@@ -194,6 +194,29 @@ describe('attacks on the share server', () => {
     expect(own.code).toBeUndefined();
   });
 
+  it('caps open handles per session and closes what a failed open opened', async () => {
+    const { OPEN_MODE } = ssh2.utils.sftp;
+    // TRUNC without WRITE opens read-only, then cannot truncate: refused, the fd closed again.
+    const odd = await call((cb) => sftp.open('/kiwibundle/mine.txt', OPEN_MODE.READ | OPEN_MODE.TRUNC, cb));
+    expect(odd.code).toBe(STATUS_CODE.FAILURE);
+    const handles: Buffer[] = [];
+    let refusedAt = -1;
+    for (let i = 0; i < 520; i++) {
+      const opened = await call<Buffer>((cb) => sftp.open('/kiwidescription/config.kiwi', 'r', cb));
+      if (opened.value) handles.push(opened.value);
+      else {
+        refusedAt = i;
+        expect(opened.code).toBe(STATUS_CODE.FAILURE);
+        break;
+      }
+    }
+    expect(refusedAt).toBe(512);
+    for (const handle of handles) await call((cb) => sftp.close(handle, cb));
+    expect(
+      (await call<Buffer>((cb) => sftp.open('/kiwidescription/config.kiwi', 'r', cb))).value,
+    ).toBeInstanceOf(Buffer);
+  });
+
   it('never escapes while a directory is swapped for an outside link (race)', async () => {
     // A helper process flips bundle/race between a real directory and a link to the outside dir,
     // while the client keeps reading and writing through it.

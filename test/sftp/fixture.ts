@@ -126,7 +126,11 @@ export async function sftpBatch(options: {
 export function connect(config: ConnectConfig): Promise<ClientType> {
   return new Promise((resolve, reject) => {
     const client = new Client();
-    client.once('ready', () => resolve(client));
+    client.once('ready', () => {
+      // Request/response over TCP: without this, Nagle and delayed ACKs add ~40 ms per request.
+      (client as unknown as { setNoDelay(on: boolean): void }).setNoDelay(true);
+      resolve(client);
+    });
     client.once('error', reject);
     client.connect({ host: '127.0.0.1', username: 'kiwibox', readyTimeout: 30_000, ...config });
   });
