@@ -27,8 +27,8 @@ import {
 const run = promisify(execFile);
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-async function buildSshfsBox(): Promise<TestBoxFiles> {
-  const { stdout } = await run(join(repo, 'scripts/testbox/sshfs-layer'), ['--arch', 'x86_64'], {
+async function buildSshfsBox(arch: 'x86_64' | 'aarch64' = 'x86_64'): Promise<TestBoxFiles> {
+  const { stdout } = await run(join(repo, 'scripts/testbox/sshfs-layer'), ['--arch', arch], {
     maxBuffer: 16 * 1024 * 1024,
   });
   return JSON.parse(stdout.trim().split('\n').pop() ?? '') as TestBoxFiles;
@@ -131,5 +131,28 @@ describe('a boxed build over sshfs', () => {
     expect(await readFile(join(bundle, 'result.code'), 'utf8')).toBe('1\n');
     expect(await leftoverProcesses(work)).toEqual([]);
     expect((await readdir(work)).filter((name) => name.startsWith('kbvm-'))).toEqual([]);
+  });
+
+  it('works the same in the aarch64 box (sshfs and its libraries from arm64 packages)', {
+    timeout: 600_000,
+  }, async () => {
+    const arm = await buildSshfsBox('aarch64');
+    const description = await makeDescription(join(work, 'desc-arm'));
+    const targetDir = join(work, 'out-arm');
+    const { project, build } = boxedProject({
+      dir: work,
+      description,
+      targetDir,
+      arch: 'aarch64',
+      sharing: 'sshfs',
+      timeout: 400,
+    });
+    const { ctx, lines } = testContext({ project, box: testBox(arm) });
+    const result = await createBoxedBuildExecutor({ project }).run(build, ctx);
+    expect(result.ok, lines.slice(-30).join('\n')).toBe(true);
+    expect(await readFile(join(targetDir, 'tiny.aarch64-1.2.3-0.packages'), 'utf8')).toContain(
+      'arch=aarch64',
+    );
+    expect(await leftoverProcesses(work)).toEqual([]);
   });
 });
