@@ -230,7 +230,7 @@ describe('attacks on the share server', () => {
       process.execPath,
       [
         '-e',
-        `const fs = require('fs'); const d = process.argv[1]; const end = Date.now() + 4000;
+        `const fs = require('fs'); const d = process.argv[1]; const end = Date.now() + 30000;
          while (Date.now() < end) {
            try { fs.renameSync(d + '/race-real', d + '/race'); fs.renameSync(d + '/race', d + '/race-real'); } catch {}
            try { fs.renameSync(d + '/race-link', d + '/race'); fs.renameSync(d + '/race', d + '/race-link'); } catch {}
@@ -246,7 +246,10 @@ describe('attacks on the share server', () => {
     void exited.then(() => {
       running = false;
     });
-    while (running) {
+    // At least 4 s of racing, and until a read went through the real directory (the flipper gives up
+    // after 30 s).
+    const until = Date.now() + 4000;
+    while (running && (Date.now() < until || insideReads === 0)) {
       rounds += 1;
       const results = await Promise.all([
         read('/kiwibundle/race/outside/secret.txt'),
@@ -261,6 +264,7 @@ describe('attacks on the share server', () => {
       const names = results[2].value?.map((entry) => entry.filename) ?? [];
       if (names.includes('secret.txt')) expect(names).toContain('inside-only');
     }
+    flipper.kill();
     await exited;
     expect(rounds).toBeGreaterThan(5);
     // The race really happened: some reads went through the real directory.
