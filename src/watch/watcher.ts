@@ -12,6 +12,7 @@
  * what the plan says changed. Outputs and `.kiwibox/` are never watched. A step whose own runs keep
  * changing its inputs is reported as a loop instead of being re-run forever.
  */
+import { statSync } from 'node:fs';
 import { type FSWatcher, watch } from 'chokidar';
 import { type LoadedProject, loadProject } from '../config/load.js';
 import type { Emit, KiwiboxEvent } from '../core/events.js';
@@ -38,10 +39,8 @@ export interface WatchOptions {
   readonly signal: AbortSignal;
 }
 
-/** A change seen (after the debounce) within this long after a step ended counts as caused by it. */
-const LOOP_WINDOW_MS = 250;
-/** This many such changes in a row make a loop: one is a user saving during a run, three are not. */
-const LOOP_RUNS = 3;
+/** This many self-caused changes in a row make a loop: one can be a user saving during a run, two are not. */
+const LOOP_RUNS = 2;
 
 /** The run in progress: which steps it covers, which started, which finished well. */
 interface RunState {
@@ -66,7 +65,8 @@ export class Watch {
   #reanalyse = false;
   #run: RunState | undefined;
   readonly #running = new Set<string>();
-  readonly #lastEnd = new Map<string, number>();
+  /** When each step's last run started and ended (ms since the epoch, as file mtimes are). */
+  readonly #window = new Map<string, { start: number; end: number }>();
   readonly #hot = new Map<string, number>();
   #wake: (() => void) | undefined;
 
@@ -157,10 +157,8 @@ export class Watch {
     if (!config && !affected.size) return;
     this.#o.emit({ type: 'watch-change', files });
     if (config) this.#reanalyse = true;
-    const now = Date.now();
     for (const id of affected) {
-      const hot =
-        this.#running.has(id) || now - (this.#lastEnd.get(id) ?? 0) < LOOP_WINDOW_MS + this.#o.debounceMs;
+      const hot = this.#running.has(id) || this.#writtenDuringLastRun(id, files);
       const count = hot ? (this.#hot.get(id) ?? 0) + 1 : 0;
       if (count >= LOOP_RUNS) {
         this.#hot.set(id, 0);
@@ -182,6 +180,20 @@ export class Watch {
       if (touched) run.abort.abort();
     }
     this.#wake?.();
+  }
+
+  /**
+   * Were any of the step's changed inputs last written while the step last ran? File mtimes say so
+   * whatever the event latency, so a slow machine does not hide a loop.
+   */
+  #writtenDuringLastRun(id: string, files: readonly string[]): boolean {
+    const window = this.#window.get(id);
+    if (!window) return false;
+    return files.some((file) => {
+      if (!this.#analysed?.inputs.stepsFor(file).includes(id)) return false;
+      const mtime = statSync(file, { throwIfNoEntry: false })?.mtimeMs;
+      return mtime !== undefined && mtime >= window.start - 5 && mtime <= window.end + 5;
+    });
   }
 
   async #runDirty(): Promise<void> {
@@ -226,11 +238,13 @@ export class Watch {
     if (event.type === 'step-started') {
       run.started.add(event.step);
       this.#running.add(event.step);
+      this.#window.set(event.step, { start: Date.now(), end: Number.POSITIVE_INFINITY });
     }
     if (event.type === 'step-fresh' || event.type === 'step-succeeded') run.done.add(event.step);
     if (event.type === 'step-succeeded' || event.type === 'step-failed') {
       this.#running.delete(event.step);
-      this.#lastEnd.set(event.step, Date.now());
+      const window = this.#window.get(event.step);
+      if (window) window.end = Date.now();
     }
     this.#o.emit(event);
   }
