@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { StackStep, StashStep } from '../../src/config/model.js';
 import { PodmanSession } from '../../src/executors/podman/podman.js';
-import { stackExecutor, stackInto } from '../../src/executors/podman/stack.js';
+import { removeStaleScripts, stackExecutor, stackInto } from '../../src/executors/podman/stack.js';
 import { stashExecutor } from '../../src/executors/podman/stash.js';
 import { runProcess } from '../../src/executors/process.js';
 import { createTestStore, type TestStore } from '../support/podman-store.js';
@@ -226,6 +226,14 @@ describe('stack executor', () => {
       expect(await exists(join(root, keepDirlinks ? 'usr/bin/extra' : 'bin/extra'))).toBe(true);
       expect((await stat(root)).mode & 0o777).toBe(0o755);
     }
+  });
+
+  test("removeStaleScripts drops the lower stashes' image/*.sh and keeps the rest", async () => {
+    const root = join(work, 'scripts-root');
+    await writeTree(root, { 'image/config.sh': 'x', 'image/images.sh': 'y', 'image/config.xml': '<image/>' });
+    expect(await removeStaleScripts(root)).toEqual(['config.sh', 'images.sh']);
+    expect(await readdir(join(root, 'image'))).toEqual(['config.xml']);
+    expect(await removeStaleScripts(join(work, 'no-such-root'))).toEqual([]);
   });
 
   test('a description with a bootstrap section and short names are refused before anything is mounted', async () => {

@@ -5,7 +5,7 @@
  * on top. Everything happens in a staging dir swapped in on success, so a failed or interrupted
  * stack leaves nothing that blocks the next run (upstream refuses to start over a half-built root).
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StackStep } from '../../config/model.js';
 import { fail, failWith, ok, type Result } from '../../core/result.js';
@@ -107,6 +107,20 @@ export async function stackInto(options: {
   }
   await Promise.all(unmounts);
   return outcome;
+}
+
+/**
+ * Before `system build --allow-existing-root`: kiwi-ng copies in the new description's scripts but
+ * leaves the lower stash's (`image/config.sh`, `images.sh`, …) in place and runs them. Removes them
+ * all; the description's own are copied in again. Returns the removed names.
+ */
+export async function removeStaleScripts(root: string): Promise<string[]> {
+  const dir = join(root, 'image');
+  const names = (await readdir(dir).catch(() => [] as string[]))
+    .filter((name) => name.endsWith('.sh'))
+    .sort();
+  for (const name of names) await rm(join(dir, name), { force: true });
+  return names;
 }
 
 /** kiwi-ng after the root is filled: `system create` without a description, else `system build`. */
@@ -211,6 +225,11 @@ export const stackExecutor: StepExecutor<StackStep> = {
           step: step.id,
         });
         if (!stacked.ok) return stacked;
+        if (step.description !== undefined) {
+          const removed = await removeStaleScripts(root);
+          if (removed.length > 0)
+            ctx.output(`removed the stacked images' scripts: image/${removed.join(', image/')}`);
+        }
         return runKiwi(step, staging, ctx);
       });
       if (!built.ok) return built;
