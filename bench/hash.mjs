@@ -2,8 +2,8 @@
 // against sha256sum over the same files, in the same run (page cache warm for both).
 // Goal: kiwibox throughput >= 85 % of sha256sum's.   Usage: node bench/hash.mjs [--mb 1024] [--runs 5]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,11 +24,14 @@ if (!existsSync(join(dir, 'done'))) {
   const chunk = Buffer.alloc(64 << 20);
   for (let i = 0; i < large; i++) writeFileSync(join(dir, `large-${i}.bin`), randomFillSync(chunk));
   const rest = Math.floor(((mb << 20) - large * (64 << 20)) / small);
-  for (let i = 0; i < small; i++) writeFileSync(join(dir, 'small', `f${i}`), randomFillSync(Buffer.alloc(Math.max(rest, 1))));
+  for (let i = 0; i < small; i++)
+    writeFileSync(join(dir, 'small', `f${i}`), randomFillSync(Buffer.alloc(Math.max(rest, 1))));
   writeFileSync(join(dir, 'done'), '');
 }
 const files = [
-  ...readdirSync(dir).filter((f) => f.startsWith('large-')).map((f) => join(dir, f)),
+  ...readdirSync(dir)
+    .filter((f) => f.startsWith('large-'))
+    .map((f) => join(dir, f)),
   ...readdirSync(join(dir, 'small')).map((f) => join(dir, 'small', f)),
 ].sort();
 spawnSync('cat', files, { stdio: ['ignore', 'ignore', 'ignore'] }); // warm the page cache
@@ -38,7 +41,11 @@ const s = [];
 const k = [];
 for (let i = 0; i < runs; i++) {
   let t = process.hrtime.bigint();
-  const r = spawnSync('xargs', ['-0', 'sha256sum'], { input: files.join('\0'), stdio: ['pipe', 'ignore', 'inherit'], maxBuffer: 1 << 30 });
+  const r = spawnSync('xargs', ['-0', 'sha256sum'], {
+    input: files.join('\0'),
+    stdio: ['pipe', 'ignore', 'inherit'],
+    maxBuffer: 1 << 30,
+  });
   if (r.status !== 0) throw new Error('sha256sum failed');
   s.push(Number(process.hrtime.bigint() - t) / 1e6);
   const state = mkdtempSync(join(tmpdir(), 'kiwibox-bench-hash-state-'));
@@ -46,7 +53,8 @@ for (let i = 0; i < runs; i++) {
   t = process.hrtime.bigint();
   const { hashes } = await hashInputs({ files, projectDir: dir, cache });
   k.push(Number(process.hrtime.bigint() - t) / 1e6);
-  if (Object.keys(hashes).length !== files.length || cache.reads !== files.length) throw new Error('not every file was hashed');
+  if (Object.keys(hashes).length !== files.length || cache.reads !== files.length)
+    throw new Error('not every file was hashed');
   rmSync(state, { recursive: true, force: true });
 }
 const total = files.length;

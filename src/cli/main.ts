@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { terminalOutput } from '../reporters/output.js';
 import type { Project } from '../config/model.js';
+import { terminalOutput } from '../reporters/output.js';
 import { registerBoxCommands } from './commands/box.js';
 import type { GraphFormat } from './commands/graph.js';
 import { registerStashCommands } from './commands/stash.js';
@@ -102,7 +102,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .action((steps: string[], _o, cmd: Command) =>
       run(import('./commands/clean.js').then((m) => m.cleanCommand(global(cmd), steps, out))),
     );
-  const runOne = async (project: Project) => (await import('./commands/run.js')).runProject({ project, global: global(program) });
+  const runOne = async (project: Project) =>
+    (await import('./commands/run.js')).runProject({ project, global: global(program) });
   registerBoxCommands(program, out);
   registerStashCommands(program, out, runOne, setExit);
   return program;

@@ -39,7 +39,7 @@ export interface ExecutorContext {
 
 export interface StepExecutor<S extends Step = Step> {
   /** System tools whose versions enter the fingerprint (see fingerprint/tools.ts). */
-  tools(step: S): readonly string[];
+  tools(step: S, project: Project): readonly string[];
   /** Files and directories whose content enters the fingerprint. */
   inputs(step: S, project: Project): InputSpec;
   /**
@@ -48,7 +48,7 @@ export interface StepExecutor<S extends Step = Step> {
    */
   extra?(step: S, ctx: { project: Project; signal: AbortSignal }): Promise<Result<Record<string, string>>>;
   /** Scheduler slots the step takes while running (a box: its vCPUs). Default 1. */
-  weight?(step: S): number;
+  weight?(step: S, project: Project): number;
   /** Runs the step. Success only when the result was observed (files read back, exit codes seen). */
   run(step: S, ctx: ExecutorContext): Promise<Result<StepOutputs>>;
   /**

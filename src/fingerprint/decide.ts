@@ -9,7 +9,7 @@ import { explainFingerprints, type Reason } from './explain.js';
 import { type Fingerprint, fingerprintHash, makeFingerprint, normaliseConfig } from './fingerprint.js';
 import type { HashCache } from './hash-cache.js';
 import { hashInputs, listInputs, type StatKey } from './inputs.js';
-import { checkOutputs, readRecord, recordedOutputs, type StepRecord } from './state.js';
+import { checkOutputs, recordedOutputs, type StepRecord } from './state.js';
 import type { ToolVersions } from './tools.js';
 
 export interface FingerprintServices {
@@ -48,7 +48,7 @@ export async function computeFingerprint(options: {
     known,
   });
   const tools: Record<string, string> = {};
-  for (const tool of executor.tools(step)) tools[tool] = await services.tools.version(tool);
+  for (const tool of executor.tools(step, project)) tools[tool] = await services.tools.version(tool);
   let extra: Record<string, string> = {};
   if (executor.extra) {
     const got = await executor.extra(step, { project, signal: options.signal });

@@ -69,7 +69,7 @@ export async function runSteps(options: RunOptions): Promise<RunSummary> {
   };
   const weightOf = (step: Step) => {
     const executor = options.lookup(step);
-    const weight = executor?.weight?.(step as never) ?? 1;
+    const weight = executor?.weight?.(step as never, project) ?? 1;
     return Math.max(1, Math.min(weight, jobs));
   };
   const start = (step: Step, weight: number) => {

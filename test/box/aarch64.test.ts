@@ -40,7 +40,7 @@ describe('an aarch64 box', () => {
     });
     const { ctx, lines } = testContext({ project, box: testBox(files) });
     const executor = createBoxedBuildExecutor({ project });
-    expect(executor.tools(build)).toEqual(['qemu-system-aarch64']);
+    expect(executor.tools(build, project)).toEqual(['qemu-system-aarch64']);
     const result = await executor.run(build, ctx);
     expect(result.ok, lines.slice(-20).join('\n')).toBe(true);
     expect(lines[0]).toMatch(/^\$ qemu-system-aarch64 -machine virt -accel tcg -cpu max,pauth-impdef=on /);

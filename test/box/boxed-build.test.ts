@@ -70,12 +70,12 @@ async function build(options: {
   });
   const executor = createBoxedBuildExecutor({ project });
   const result = await executor.run(step, ctx);
-  return { result, lines, targetDir, description, executor, step };
+  return { result, lines, targetDir, description, executor, step, project };
 }
 
 describe.each(['9p', 'virtiofs'] as const)('a boxed build over %s', (sharing) => {
   it('builds, bundles into the target dir and keeps the description read-only', async () => {
-    const { result, lines, targetDir, description, executor, step } = await build({
+    const { result, lines, targetDir, description, executor, step, project } = await build({
       sharing,
       extraCmdline: 'testbox_rwprobe=_1_',
     });
@@ -96,8 +96,8 @@ describe.each(['9p', 'virtiofs'] as const)('a boxed build over %s', (sharing) =>
     expect(lines).toContain('testbox: TESTBOX-DESCRIPTION-READONLY');
     expect(lines).not.toContain('testbox: TESTBOX-DESCRIPTION-WRITABLE');
     expect(existsSync(join(description, '.testbox-rw-probe'))).toBe(false);
-    expect(executor.weight?.(step)).toBe(1);
-    expect(executor.tools(step)).toEqual(['qemu-system-x86_64']);
+    expect(executor.weight?.(step, project)).toBe(1);
+    expect(executor.tools(step, project)).toEqual(['qemu-system-x86_64']);
   });
 });
 

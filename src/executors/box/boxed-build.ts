@@ -104,7 +104,8 @@ async function runBoxed(
       snapshot: switches.snapshot,
       noHalt: switches.noHalt,
       // Full boxes (with a disk) wait for their NIC and fetch packages; initrd-only boxes need no network.
-      network: box.disk ? {} : undefined,
+      // Official and host boxes need a network (their run_kiwi waits for it); Box.network says so.
+      network: box.network || box.disk ? {} : undefined,
       timeoutMs: step.timeout * 1000,
       signal: ctx.signal,
       output: ctx.output,
@@ -129,12 +130,12 @@ export function createBoxedBuildExecutor(
 ): StepExecutor<BuildStep> {
   const { project } = options;
   return {
-    tools: (step) => {
-      const boxStep = boxStepOf(project, step);
+    tools: (step, current) => {
+      const boxStep = boxStepOf(project ?? current, step);
       return boxStep ? [qemuBinary(boxStep.arch)] : [qemuBinary('x86_64'), qemuBinary('aarch64')];
     },
     inputs: (step) => ({ dirs: [step.description], files: [], globs: [] }),
-    weight: (step) => boxStepOf(project, step)?.cpus ?? 1,
+    weight: (step, current) => boxStepOf(project ?? current, step)?.cpus ?? 1,
     run: (step, ctx) => runBoxed(step, ctx, { snapshot: options.snapshot, noHalt: options.noHalt }),
   };
 }
