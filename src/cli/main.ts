@@ -7,6 +7,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { Project } from '../config/model.js';
 import { terminalOutput } from '../reporters/output.js';
 import { registerBoxCommands } from './commands/box.js';
+import { registerBoxbuildCommand } from './commands/boxbuild.js';
 import type { GraphFormat } from './commands/graph.js';
 import { registerStashCommands } from './commands/stash.js';
 import { EXIT, globalOptions, type RawGlobalOptions } from './options.js';
@@ -105,6 +106,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   const runOne = async (project: Project) =>
     (await import('./commands/run.js')).runProject({ project, global: global(program) });
   registerBoxCommands(program, out);
+  registerBoxbuildCommand({ program, out, global, setExit });
   registerStashCommands(program, out, runOne, setExit);
   return program;
 }

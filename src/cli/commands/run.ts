@@ -1,5 +1,6 @@
 import type { Project } from '../../config/model.js';
 import { allExecutors } from '../../executors/all.js';
+import type { ExecutorLookup } from '../../executors/registry.js';
 import { buildGraph, topologicalOrder } from '../../graph/graph.js';
 import { createReporter, defaultReporter } from '../../reporters/create.js';
 import type { Output } from '../../reporters/output.js';
@@ -13,6 +14,8 @@ export async function runProject(options: {
   readonly project: Project;
   readonly order?: readonly string[];
   readonly global: GlobalOptions;
+  /** Executors to use instead of the standard set (compatibility switches). */
+  readonly lookup?: ExecutorLookup;
 }): Promise<number> {
   const { project, global } = options;
   const order = options.order ?? topologicalOrder(project, buildGraph(project.steps));
@@ -25,7 +28,7 @@ export async function runProject(options: {
     const summary = await runSteps({
       project,
       order,
-      lookup: allExecutors(),
+      lookup: options.lookup ?? allExecutors(),
       services: fingerprintServices(project.stateDir),
       emit: (event) => reporter.event(event),
       jobs: global.jobs,
