@@ -12,6 +12,8 @@ import type { FingerprintServices } from '../fingerprint/decide.js';
 import { HashCache } from '../fingerprint/hash-cache.js';
 import { ToolVersions } from '../fingerprint/tools.js';
 import { selectSteps } from '../graph/graph.js';
+import type { Output } from '../reporters/output.js';
+import { type PlannedStep, planSteps } from '../scheduler/plan.js';
 import type { GlobalOptions } from './options.js';
 
 export interface Session extends LoadedProject {
@@ -42,4 +44,28 @@ export async function openSession(
     services: fingerprintServices(loaded.value.project.stateDir),
     order: order.value,
   });
+}
+
+/** Opens a session and plans it (what `plan` and `why` show); bad input is printed here. */
+export async function planSession(options: {
+  readonly global: GlobalOptions;
+  readonly targets: readonly string[];
+  readonly force: boolean;
+  readonly out: Output;
+}): Promise<{ session: Session; planned: PlannedStep[] } | undefined> {
+  const session = await openSession(options.global, options.targets);
+  if (!session.ok) {
+    options.out.failures(session.error);
+    return undefined;
+  }
+  const { project, order, lookup, services } = session.value;
+  const planned = await planSteps({
+    project,
+    order,
+    lookup,
+    services,
+    force: options.force,
+    signal: new AbortController().signal,
+  });
+  return { session: session.value, planned };
 }

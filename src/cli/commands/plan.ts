@@ -1,8 +1,7 @@
 import { describeReason } from '../../fingerprint/explain.js';
 import type { Output } from '../../reporters/output.js';
-import { planSteps } from '../../scheduler/plan.js';
 import { EXIT, type GlobalOptions } from '../options.js';
-import { openSession } from '../session.js';
+import { planSession } from '../session.js';
 
 export async function planCommand(
   global: GlobalOptions,
@@ -10,20 +9,9 @@ export async function planCommand(
   json: boolean,
   out: Output,
 ): Promise<number> {
-  const session = await openSession(global, targets);
-  if (!session.ok) {
-    out.failures(session.error);
-    return EXIT.badInput;
-  }
-  const { project, order, lookup, services } = session.value;
-  const planned = await planSteps({
-    project,
-    order,
-    lookup,
-    services,
-    force: global.force,
-    signal: new AbortController().signal,
-  });
+  const opened = await planSession({ global, targets, force: global.force, out });
+  if (!opened) return EXIT.badInput;
+  const { planned } = opened;
   if (json) {
     out.print(
       JSON.stringify(

@@ -2,27 +2,16 @@ import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import { describeReason } from '../../fingerprint/explain.js';
 import type { Output } from '../../reporters/output.js';
-import { planSteps } from '../../scheduler/plan.js';
 import { stepLogPath } from '../../scheduler/step-log.js';
 import { EXIT, type GlobalOptions } from '../options.js';
-import { openSession } from '../session.js';
+import { planSession } from '../session.js';
 
 /** Explains the decision for one step: the stored fingerprint against the current one, field by field. */
 export async function whyCommand(global: GlobalOptions, step: string, out: Output): Promise<number> {
-  const session = await openSession(global, [step]);
-  if (!session.ok) {
-    out.failures(session.error);
-    return EXIT.badInput;
-  }
-  const { project, order, lookup, services } = session.value;
-  const planned = await planSteps({
-    project,
-    order,
-    lookup,
-    services,
-    force: false,
-    signal: new AbortController().signal,
-  });
+  const opened = await planSession({ global, targets: [step], force: false, out });
+  if (!opened) return EXIT.badInput;
+  const { planned } = opened;
+  const { project } = opened.session;
   const entry = planned.find((p) => p.step === step);
   if (!entry) throw new Error(`Internal error: ${step} missing from its own plan`);
   if (entry.failures) {
