@@ -6,10 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Project } from '../config/model.js';
 import { terminalOutput } from '../reporters/output.js';
-import { registerBoxCommands } from './commands/box.js';
-import { registerBoxbuildCommand } from './commands/boxbuild.js';
 import type { GraphFormat } from './commands/graph.js';
-import { registerStashCommands } from './commands/stash.js';
 import { EXIT, globalOptions, type RawGlobalOptions } from './options.js';
 
 const VERSION = (
@@ -103,19 +100,43 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .action((steps: string[], _o, cmd: Command) =>
       run(import('./commands/clean.js').then((m) => m.cleanCommand(global(cmd), steps, out))),
     );
+  return program;
+}
+
+/** Commands whose modules pull in QEMU, podman, undici or ssh2 code. */
+const HEAVY_COMMANDS = ['box', 'boxbuild', 'stash', 'stackbuild'];
+
+/**
+ * Registers the box, stash and compatibility commands. Their modules are heavy, so they are loaded
+ * only when the command line may name one of them (or asks for help).
+ */
+async function registerHeavyCommands(options: {
+  readonly program: Command;
+  readonly argv: readonly string[];
+  readonly setExit: (code: number) => void;
+}): Promise<void> {
+  const { program, argv, setExit } = options;
+  const help = argv.some((a) => a === '--help' || a === '-h' || a === 'help');
+  if (!help && !argv.some((a) => HEAVY_COMMANDS.includes(a))) return;
+  const out = terminalOutput(process.cwd());
+  const global = (cmd: Command) => globalOptions(cmd.optsWithGlobals() as RawGlobalOptions);
+  const [{ registerBoxCommands }, { registerBoxbuildCommand }, { registerStashCommands }] = await Promise.all(
+    [import('./commands/box.js'), import('./commands/boxbuild.js'), import('./commands/stash.js')],
+  );
   const runOne = async (project: Project) =>
     (await import('./commands/run.js')).runProject({ project, global: global(program) });
   registerBoxCommands(program, out);
   registerBoxbuildCommand({ program, out, global, setExit });
   registerStashCommands(program, out, runOne, setExit);
-  return program;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
   let code: number = EXIT.ok;
-  const program = buildProgram((c) => {
+  const setExit = (c: number) => {
     code = c;
-  });
+  };
+  const program = buildProgram(setExit);
+  await registerHeavyCommands({ program, argv, setExit });
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {

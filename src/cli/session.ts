@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { type LoadedProject, loadProject } from '../config/load.js';
 import type { Failure } from '../core/result.js';
 import { fail, ok, type Result } from '../core/result.js';
-import { allExecutors } from '../executors/all.js';
+import { executorsFor } from '../executors/all.js';
 import type { ExecutorLookup } from '../executors/registry.js';
 import type { FingerprintServices } from '../fingerprint/decide.js';
 import { HashCache } from '../fingerprint/hash-cache.js';
@@ -40,7 +40,7 @@ export async function openSession(
   if (!order.ok) return fail(order.error);
   return ok({
     ...loaded.value,
-    lookup: allExecutors(),
+    lookup: await executorsFor(loaded.value.project),
     services: fingerprintServices(loaded.value.project.stateDir),
     order: order.value,
   });

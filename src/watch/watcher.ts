@@ -15,6 +15,7 @@
 import { statSync } from 'node:fs';
 import { type FSWatcher, watch } from 'chokidar';
 import { type LoadedProject, loadProject } from '../config/load.js';
+import type { Project } from '../config/model.js';
 import type { Emit, KiwiboxEvent } from '../core/events.js';
 import type { ExecutorLookup } from '../executors/registry.js';
 import type { FingerprintServices } from '../fingerprint/decide.js';
@@ -27,7 +28,8 @@ import { InputMap } from './input-map.js';
 export interface WatchOptions {
   readonly file: string;
   readonly targets: readonly string[];
-  readonly lookup: ExecutorLookup;
+  /** The executors a (re-)analysed project needs. */
+  readonly lookupFor: (project: Project) => Promise<ExecutorLookup>;
   readonly services: (stateDir: string) => FingerprintServices;
   readonly emit: Emit;
   readonly jobs: number;
@@ -53,6 +55,7 @@ interface RunState {
 interface Analysed extends LoadedProject {
   readonly selection: readonly string[];
   readonly inputs: InputMap;
+  readonly lookup: ExecutorLookup;
 }
 
 export class Watch {
@@ -112,8 +115,9 @@ export class Watch {
       this.#o.emit({ type: 'diagnostics', failures: selection.error });
       return;
     }
-    const inputs = new InputMap({ project, ids: selection.value, lookup: this.#o.lookup });
-    this.#analysed = { ...loaded.value, selection: selection.value, inputs };
+    const lookup = await this.#o.lookupFor(project);
+    const inputs = new InputMap({ project, ids: selection.value, lookup });
+    this.#analysed = { ...loaded.value, selection: selection.value, inputs, lookup };
     await this.#watch(inputs.roots, (path) => inputs.isIgnored(path));
     if (first) {
       for (const id of selection.value) this.#dirty.add(id);
@@ -122,7 +126,7 @@ export class Watch {
     const planned = await planSteps({
       project,
       order: selection.value,
-      lookup: this.#o.lookup,
+      lookup,
       services: this.#o.services(project.stateDir),
       force: false,
       signal: this.#o.signal,
@@ -197,7 +201,7 @@ export class Watch {
   }
 
   async #runDirty(): Promise<void> {
-    const { project, graph, selection } = this.#analysed as Analysed;
+    const { project, graph, selection, lookup } = this.#analysed as Analysed;
     const chosen = new Set(selection);
     const affected = dependentsOf(
       graph,
@@ -218,7 +222,7 @@ export class Watch {
     await runSteps({
       project,
       order,
-      lookup: this.#o.lookup,
+      lookup,
       services: this.#o.services(project.stateDir),
       emit: (event) => this.#track(event, run),
       jobs: this.#o.jobs,
@@ -254,7 +258,7 @@ export class Watch {
     if (!analysed) return;
     const specs = analysed.selection.map((id) => {
       const step = analysed.project.steps.get(id);
-      return step ? (this.#o.lookup(step)?.inputs(step as never, analysed.project) ?? undefined) : undefined;
+      return step ? (analysed.lookup(step)?.inputs(step as never, analysed.project) ?? undefined) : undefined;
     });
     const files = new Set<string>();
     for (const spec of specs)

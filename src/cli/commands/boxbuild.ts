@@ -10,7 +10,7 @@ import type { BoxStep, BuildStep, Project, Sharing } from '../../config/model.js
 import { DEFAULT_BUILD_TIMEOUT } from '../../config/normalize.js';
 import { rememberSource } from '../../config/source.js';
 import type { Failure, Location } from '../../core/result.js';
-import { allExecutors } from '../../executors/all.js';
+import { executorsFor } from '../../executors/all.js';
 import { createBoxedBuildExecutor } from '../../executors/box/boxed-build.js';
 import type { Output } from '../../reporters/output.js';
 import { EXIT, type GlobalOptions } from '../options.js';
@@ -187,6 +187,8 @@ export function registerBoxbuildCommand(options: {
         noHalt: opts.boxDebug,
       });
       const { runProject } = await import('./run.js');
-      options.setExit(await runProject({ project, global, lookup: allExecutors({ boxedBuild }) }));
+      options.setExit(
+        await runProject({ project, global, lookup: await executorsFor(project, { boxedBuild }) }),
+      );
     });
 }

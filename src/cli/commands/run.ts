@@ -1,5 +1,5 @@
 import type { Project } from '../../config/model.js';
-import { allExecutors } from '../../executors/all.js';
+import { executorsFor } from '../../executors/all.js';
 import type { ExecutorLookup } from '../../executors/registry.js';
 import { buildGraph, topologicalOrder } from '../../graph/graph.js';
 import { createReporter, defaultReporter } from '../../reporters/create.js';
@@ -28,7 +28,7 @@ export async function runProject(options: {
     const summary = await runSteps({
       project,
       order,
-      lookup: options.lookup ?? allExecutors(),
+      lookup: options.lookup ?? (await executorsFor(project)),
       services: fingerprintServices(project.stateDir),
       emit: (event) => reporter.event(event),
       jobs: global.jobs,

@@ -1,4 +1,4 @@
-import { allExecutors } from '../../executors/all.js';
+import { executorsFor } from '../../executors/all.js';
 import { createReporter, defaultReporter } from '../../reporters/create.js';
 import { Watch } from '../../watch/watcher.js';
 import { EXIT, type GlobalOptions } from '../options.js';
@@ -27,7 +27,7 @@ export async function watchCommand(
     await new Watch({
       file: global.file,
       targets,
-      lookup: allExecutors(),
+      lookupFor: (project) => executorsFor(project),
       services: (stateDir) => {
         let s = services.get(stateDir);
         if (!s) {
