@@ -99,7 +99,11 @@ export function boxbuildProject(options: {
     raw: { 'update-check': opts.updateCheck, snapshot: opts.snapshot },
     deps: [],
     location: at(opts.box),
-    fields: {},
+    // Only sizes given on the command line override the registry's (resolveBox checks `fields`).
+    fields: {
+      ...(opts.boxMemory === undefined ? {} : { memory: at(opts.boxMemory) }),
+      ...(opts.boxSmpCpus === undefined ? {} : { cpus: at(opts.boxSmpCpus) }),
+    },
   };
   const description = resolve(cwd, taken['--description']?.[0] ?? '.');
   const build: BuildStep = {
