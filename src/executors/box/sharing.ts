@@ -17,6 +17,11 @@ export interface SharingStartOptions {
   readonly signal: AbortSignal;
   readonly output: (line: string, stream?: 'stdout' | 'stderr') => void;
   readonly step?: string;
+  /**
+   * When the box has its own NIC: the 127.0.0.1 port the VM runner forwards to the guest's port 22
+   * (sshfs for official boxes reaches the guest through it instead of adding a second NIC).
+   */
+  readonly guestSshPort?: number;
 }
 
 export interface SharingSetup {

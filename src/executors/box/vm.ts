@@ -89,12 +89,18 @@ export async function runVm(options: RunVmOptions): Promise<Result<VmRun>> {
       ...options.shares,
       ...(options.box.extraShares ?? []).map((share) => ({ ...share, readonly: true })),
     ];
+    // sshfs on a box with its own NIC: forward guest :22 on that NIC rather than adding a second one.
+    const sshPort =
+      options.sharing === 'sshfs' && options.network && options.network.forwardGuestPort === undefined
+        ? await freeLocalPort()
+        : undefined;
     const setup = await backend.start({
       shares,
       runDir,
       signal: options.signal,
       output: options.output,
       step,
+      guestSshPort: sshPort,
     });
     if (!setup.ok) return setup;
     try {
@@ -122,9 +128,11 @@ export async function runVm(options: RunVmOptions): Promise<Result<VmRun>> {
             ? undefined
             : {
                 hostForward:
-                  hostPort === undefined || options.network.forwardGuestPort === undefined
-                    ? undefined
-                    : { hostPort, guestPort: options.network.forwardGuestPort },
+                  sshPort !== undefined
+                    ? { hostPort: sshPort, guestPort: 22 }
+                    : hostPort === undefined || options.network.forwardGuestPort === undefined
+                      ? undefined
+                      : { hostPort, guestPort: options.network.forwardGuestPort },
               },
         qmpSocket,
       });
