@@ -9,7 +9,7 @@ import { explainFingerprints, type Reason } from './explain.js';
 import { type Fingerprint, fingerprintHash, makeFingerprint, normaliseConfig } from './fingerprint.js';
 import type { HashCache } from './hash-cache.js';
 import { hashInputs, listInputs, type StatKey } from './inputs.js';
-import { checkOutputs, recordedOutputs, type StepRecord } from './state.js';
+import { checkOutputs, readRecord, recordedOutputs, type StepRecord } from './state.js';
 import type { ToolVersions } from './tools.js';
 
 export interface FingerprintServices {
@@ -103,4 +103,36 @@ export async function decide(options: {
     }
   }
   return { fingerprint, hash, reasons, record };
+}
+
+/** A decision plus the input stats to record if the step then runs. */
+export interface Decided {
+  readonly decision: Decision;
+  readonly inputStats: Record<string, StatKey>;
+}
+
+/** Reads the step's record, fingerprints the step and decides: what `run` and `plan` both do. */
+export async function fingerprintAndDecide(options: {
+  readonly step: Step;
+  readonly project: Project;
+  readonly executor: StepExecutor;
+  readonly services: FingerprintServices;
+  /** Upstream step id → upstream token (see upstreamToken). */
+  readonly upstream: ReadonlyMap<string, string>;
+  readonly force: boolean;
+  readonly signal: AbortSignal;
+}): Promise<Result<Decided>> {
+  const { step, project, executor } = options;
+  const record = readRecord(project.stateDir, step.id);
+  const computed = await computeFingerprint({ ...options, record });
+  if (!computed.ok) return computed;
+  const decision = await decide({
+    step,
+    project,
+    executor,
+    fingerprint: computed.value.fingerprint,
+    record,
+    force: options.force,
+  });
+  return ok({ decision, inputStats: computed.value.inputStats });
 }

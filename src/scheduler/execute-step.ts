@@ -13,14 +13,12 @@ import { errorMessage } from '../core/result.js';
 import type { ExecutorLookup } from '../executors/registry.js';
 import type { ExecutorContext, StepExecutor, StepOutputs } from '../executors/types.js';
 import {
-  computeFingerprint,
-  type Decision,
-  decide,
+  type Decided,
   type FingerprintServices,
+  fingerprintAndDecide,
   upstreamToken,
 } from '../fingerprint/decide.js';
-import type { StatKey } from '../fingerprint/inputs.js';
-import { dropRecord, readRecord, recordedOutputs, writeRecord } from '../fingerprint/state.js';
+import { dropRecord, recordedOutputs, writeRecord } from '../fingerprint/state.js';
 import { acquireStepLock } from './lock.js';
 import { StepLog } from './step-log.js';
 
@@ -40,31 +38,16 @@ export interface ExecuteStepOptions {
   readonly emit: Emit;
 }
 
-type Decided = { decision: Decision; inputStats: Record<string, StatKey> };
-
-async function decideStep(options: ExecuteStepOptions, executor: StepExecutor): Promise<Result<Decided>> {
-  const { step, project } = options;
-  const record = readRecord(project.stateDir, step.id);
-  const tokens = new Map([...options.upstream].map(([id, u]) => [id, u.token]));
-  const computed = await computeFingerprint({
-    step,
-    project,
+function decideStep(options: ExecuteStepOptions, executor: StepExecutor): Promise<Result<Decided>> {
+  return fingerprintAndDecide({
+    step: options.step,
+    project: options.project,
     executor,
     services: options.services,
-    upstream: tokens,
-    signal: options.signal,
-    record,
-  });
-  if (!computed.ok) return computed;
-  const decision = await decide({
-    step,
-    project,
-    executor,
-    fingerprint: computed.value.fingerprint,
-    record,
+    upstream: new Map([...options.upstream].map(([id, u]) => [id, u.token])),
     force: options.force,
+    signal: options.signal,
   });
-  return { ok: true, value: { decision, inputStats: computed.value.inputStats } };
 }
 
 async function runExecutor(options: ExecuteStepOptions, executor: StepExecutor, log: StepLog) {

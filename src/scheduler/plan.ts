@@ -5,15 +5,10 @@
 import type { Project, Step } from '../config/model.js';
 import type { Failure } from '../core/result.js';
 import type { ExecutorLookup } from '../executors/registry.js';
-import {
-  computeFingerprint,
-  decide,
-  type FingerprintServices,
-  upstreamToken,
-} from '../fingerprint/decide.js';
+import { type FingerprintServices, fingerprintAndDecide, upstreamToken } from '../fingerprint/decide.js';
 import type { Reason } from '../fingerprint/explain.js';
 import type { Fingerprint } from '../fingerprint/fingerprint.js';
-import { readRecord, type StepRecord } from '../fingerprint/state.js';
+import type { StepRecord } from '../fingerprint/state.js';
 
 export interface PlannedStep {
   readonly step: string;
@@ -57,29 +52,21 @@ export async function planSteps(options: {
       willRun.add(id);
       continue;
     }
-    const record = readRecord(project.stateDir, id);
-    const fingerprint = await computeFingerprint({
+    const decided = await fingerprintAndDecide({
       step,
       project,
       executor,
       services: options.services,
       upstream: tokens,
+      force: options.force,
       signal: options.signal,
-      record,
     });
-    if (!fingerprint.ok) {
-      planned.push({ step: id, kind: step.kind, action: 'error', reasons: [], failures: fingerprint.error });
+    if (!decided.ok) {
+      planned.push({ step: id, kind: step.kind, action: 'error', reasons: [], failures: decided.error });
       willRun.add(id);
       continue;
     }
-    const decision = await decide({
-      step,
-      project,
-      executor,
-      fingerprint: fingerprint.value.fingerprint,
-      record,
-      force: options.force,
-    });
+    const { decision } = decided.value;
     const reasons: Reason[] = step.deps
       .filter((d) => willRun.has(d))
       .map((d): Reason => ({ type: 'upstream-will-run', step: d }));
