@@ -2,7 +2,7 @@
  * The bundled example, built for real: host kiwi-ng builds a Debian bookworm tarball, a task checks
  * it, the second run is fresh, and after an edit in the description `why` names the file.
  */
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { events, ROOT, stepsWith, TempProject } from '../support/project.js';
@@ -22,7 +22,10 @@ describe.skipIf(skip !== undefined)('examples/debian-tbz with real kiwi-ng', () 
   it('builds the image and checks the tarball', async () => {
     const run = await p.kiwibox(['--reporter', 'ndjson', 'run'], env);
     const failed = events(run.stdout).filter((e) => e.type === 'step-failed');
-    expect(failed, JSON.stringify(failed, null, 2)).toEqual([]);
+    const tail = failed.map((e) =>
+      existsSync(String(e.log)) ? readFileSync(String(e.log), 'utf8').slice(-3000) : '',
+    );
+    expect(failed, `${JSON.stringify(failed, null, 2)}\n${tail.join('\n')}`).toEqual([]);
     expect(run.exitCode).toBe(0);
     expect(stepsWith(run.stdout, 'step-succeeded')).toEqual(['base', 'check']);
     expect(readFileSync(p.path('out/check.txt'), 'utf8')).toMatch(/\.tar\.xz: \d+ entries, Debian 12\./);

@@ -2,6 +2,7 @@
  * Builds without a box: the host's kiwi-ng, as root, into a staging dir that replaces the target
  * dir only when kiwi-ng succeeded and its kiwi.result.json names files that exist.
  */
+import { join } from 'node:path';
 import type { BuildStep, StackStep } from '../../config/model.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import { checkKiwiArgs } from '../../kiwi/build-options.js';
@@ -23,6 +24,15 @@ export function requireRoot(step: BuildStep | StackStep): Result<void> {
   ]);
 }
 
+/**
+ * kiwi-ng shares /var/cache/kiwi between all builds on a host, and two builds at once then fight over
+ * apt's locks in it. Unless the user chose a cache, each build step gets its own (kept across runs).
+ */
+export function withOwnCache(globalArgs: readonly string[], dir: string): string[] {
+  if (globalArgs.some((a) => a.startsWith('--shared-cache-dir'))) return [...globalArgs];
+  return [...globalArgs, `--shared-cache-dir=${dir}`];
+}
+
 export const hostBuildExecutor: StepExecutor<BuildStep> = {
   tools: () => ['kiwi-ng'],
   inputs: (step) => ({ dirs: [step.description], files: [], globs: [] }),
@@ -37,7 +47,10 @@ export const hostBuildExecutor: StepExecutor<BuildStep> = {
         command: ['system', 'build'],
         type: step.type,
         profiles: step.profiles,
-        globalArgs: split.global,
+        globalArgs: withOwnCache(
+          split.global,
+          join(ctx.project.stateDir, 'kiwi-cache', encodeURIComponent(step.id)),
+        ),
         args: ['--description', step.description, '--target-dir', staging, ...split.command],
         cwd: ctx.project.dir,
         signal: ctx.signal,
