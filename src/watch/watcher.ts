@@ -13,6 +13,7 @@
  * changing its inputs is reported as a loop instead of being re-run forever.
  */
 import { statSync } from 'node:fs';
+import { relative } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
 import { type LoadedProject, loadProject } from '../config/load.js';
 import type { Project } from '../config/model.js';
@@ -20,6 +21,7 @@ import type { Emit, KiwiboxEvent } from '../core/events.js';
 import type { ExecutorLookup } from '../executors/registry.js';
 import type { FingerprintServices } from '../fingerprint/decide.js';
 import { listInputs } from '../fingerprint/inputs.js';
+import { readRecord } from '../fingerprint/state.js';
 import { dependentsOf, selectSteps, topologicalOrder } from '../graph/graph.js';
 import { planSteps } from '../scheduler/plan.js';
 import { runSteps } from '../scheduler/run.js';
@@ -200,6 +202,28 @@ export class Watch {
     });
   }
 
+  /**
+   * The file watcher drops a change that follows another within a few ms (chokidar throttles), so a
+   * step that rewrites its own input right away could go unseen. After a run, compare each step's
+   * inputs with the stats its fingerprint was taken at and report what moved as a change.
+   */
+  async #recheckInputs(run: RunState, project: Project, lookup: ExecutorLookup): Promise<void> {
+    // Only steps that ran: their records hold the stats of this very run (a fresh step's may be older).
+    for (const id of run.done) {
+      if (!run.started.has(id)) continue;
+      const step = project.steps.get(id);
+      const record = readRecord(project.stateDir, id);
+      const spec = step ? lookup(step)?.inputs(step as never, project) : undefined;
+      if (!step || !record?.inputStats || !spec) continue;
+      for (const file of await listInputs(spec, project.dir)) {
+        const key = relative(project.dir, file);
+        const st = statSync(file, { throwIfNoEntry: false });
+        const was = record.inputStats[key];
+        if (st && (!was || was[3] !== st.mtimeMs || was[2] !== st.size)) this.#changed(file);
+      }
+    }
+  }
+
   async #runDirty(): Promise<void> {
     const { project, graph, selection, lookup } = this.#analysed as Analysed;
     const chosen = new Set(selection);
@@ -232,6 +256,7 @@ export class Watch {
     });
     this.#o.signal.removeEventListener('abort', onAbort);
     this.#run = undefined;
+    await this.#recheckInputs(run, project, lookup);
     // Cancelled by a change: whatever did not finish runs again.
     if (run.abort.signal.aborted && !this.#o.signal.aborted) {
       for (const id of order) if (!run.done.has(id)) this.#dirty.add(id);
