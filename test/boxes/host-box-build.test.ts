@@ -9,14 +9,22 @@
  * ~2.5 s natively; the guest measurement is printed.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hostBoxArch } from '../../src/boxes/host-box.js';
+import { leftoverProcesses } from '../box/testbox.js';
 import { stepsWith, TempProject } from '../support/project.js';
 import { missingRealTools } from '../support/real-tools.js';
-import { leftoverProcesses } from '../box/testbox.js';
 
 const skip = missingRealTools({ tools: ['qemu-system-x86_64', 'kiwi-ng', 'tar', 'busybox'], root: true });
 
@@ -37,7 +45,8 @@ const CONFIG = `<?xml version="1.0" encoding="utf-8"?>
 /** A kiwi description whose root is an archive of a busybox tree (what kiwi needs and no more). */
 function tinyDescription(dir: string, scratch: string): void {
   const root = join(scratch, 'root');
-  for (const d of ['bin', 'etc', 'var/lib/dpkg', 'usr/share/doc']) mkdirSync(join(root, d), { recursive: true });
+  for (const d of ['bin', 'etc', 'var/lib/dpkg', 'usr/share/doc'])
+    mkdirSync(join(root, d), { recursive: true });
   copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
   symlinkSync('busybox', join(root, 'bin/sh'));
   writeFileSync(join(root, 'var/lib/dpkg/status'), '');
@@ -49,49 +58,56 @@ function tinyDescription(dir: string, scratch: string): void {
   execFileSync('tar', ['-C', root, '-cf', join(dir, 'root.tar'), '.']);
 }
 
-describe.skipIf(skip !== undefined || hostBoxArch() !== 'x86_64')('a real kiwi-ng build in the host box', () => {
-  const p = new TempProject('kiwibox-hostbox-build-');
-  afterAll(() => p.remove());
+describe.skipIf(skip !== undefined || hostBoxArch() !== 'x86_64')(
+  'a real kiwi-ng build in the host box',
+  () => {
+    const p = new TempProject('kiwibox-hostbox-build-');
+    afterAll(() => p.remove());
 
-  it('builds a tbz with the host kiwi-ng in the VM, then is fresh without booting', async () => {
-    tinyDescription(p.path('tiny'), p.path('scratch'));
-    p.write({
-      'kiwibox.yaml': [
-        'version: 1',
-        'boxes:',
-        '  host: {host: true, memory: 1G, cpus: 2, accel: tcg, network: false}',
-        'builds:',
-        '  tiny: {box: host, description: tiny, target-dir: out/tiny, timeout: 1200}',
-      ].join('\n'),
-    });
-    const env = { KIWIBOX_BOX_STORE: store };
-    const started = Date.now();
-    const first = await p.kiwibox(['--reporter', 'ndjson', 'run'], env);
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    const log = p.path('out/tiny/result.log');
-    const tail = existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-40).join('\n') : '(no result.log)';
-    expect(first.exitCode, `${first.stdout.slice(-4000)}\n--- result.log tail\n${tail}`).toBe(0);
-    process.stdout.write(`host box: real kiwi-ng tiny tbz build took ${seconds} s (boot included, TCG)\n`);
-    expect(stepsWith(first.stdout, 'step-succeeded').sort()).toEqual(['host', 'tiny']);
+    it('builds a tbz with the host kiwi-ng in the VM, then is fresh without booting', async () => {
+      tinyDescription(p.path('tiny'), p.path('scratch'));
+      p.write({
+        'kiwibox.yaml': [
+          'version: 1',
+          'boxes:',
+          '  host: {host: true, memory: 1G, cpus: 2, accel: tcg, network: false}',
+          'builds:',
+          '  tiny: {box: host, description: tiny, target-dir: out/tiny, timeout: 1200}',
+        ].join('\n'),
+      });
+      const env = { KIWIBOX_BOX_STORE: store };
+      const started = Date.now();
+      const first = await p.kiwibox(['--reporter', 'ndjson', 'run'], env);
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      const log = p.path('out/tiny/result.log');
+      const tail = existsSync(log)
+        ? readFileSync(log, 'utf8').split('\n').slice(-40).join('\n')
+        : '(no result.log)';
+      expect(first.exitCode, `${first.stdout.slice(-4000)}\n--- result.log tail\n${tail}`).toBe(0);
+      process.stdout.write(`host box: real kiwi-ng tiny tbz build took ${seconds} s (boot included, TCG)\n`);
+      expect(stepsWith(first.stdout, 'step-succeeded').sort()).toEqual(['host', 'tiny']);
 
-    // kiwi's own result bundle, produced in the guest and read back here.
-    expect(readFileSync(p.path('out/tiny/result.code'), 'utf8').trim()).toBe('0');
-    const files = readdirSync(p.path('out/tiny'));
-    const image = files.find((f) => /^hostbox-tiny\.x86_64-1\.0\.0-0\.tar\.xz$/.test(f));
-    expect(image, files.join(' ')).toBeDefined();
-    expect(files).toContain(`${image}.sha256`);
-    expect(files).toContain('hostbox-tiny.x86_64-1.0.0-0.packages');
-    const listing = execFileSync('tar', ['-tJf', p.path(`out/tiny/${image}`)]).toString().split('\n');
-    expect(listing).toContain('bin/busybox');
-    expect(listing).toContain('etc/passwd');
-    const kiwiLog = readFileSync(log, 'utf8');
-    expect(kiwiLog).toContain('--> loaded /description/config.xml');
-    expect(kiwiLog).toMatch(/--> root_archive: \/result\/hostbox-tiny\.x86_64-1\.0\.0\.tar\.xz/);
-    expect(await leftoverProcesses(p.dir)).toEqual([]);
+      // kiwi's own result bundle, produced in the guest and read back here.
+      expect(readFileSync(p.path('out/tiny/result.code'), 'utf8').trim()).toBe('0');
+      const files = readdirSync(p.path('out/tiny'));
+      const image = files.find((f) => /^hostbox-tiny\.x86_64-1\.0\.0-0\.tar\.xz$/.test(f));
+      expect(image, files.join(' ')).toBeDefined();
+      expect(files).toContain(`${image}.sha256`);
+      expect(files).toContain('hostbox-tiny.x86_64-1.0.0-0.packages');
+      const listing = execFileSync('tar', ['-tJf', p.path(`out/tiny/${image}`)])
+        .toString()
+        .split('\n');
+      expect(listing).toContain('bin/busybox');
+      expect(listing).toContain('etc/passwd');
+      const kiwiLog = readFileSync(log, 'utf8');
+      expect(kiwiLog).toContain('--> loaded /description/config.xml');
+      expect(kiwiLog).toMatch(/--> root_archive: \/result\/hostbox-tiny\.x86_64-1\.0\.0\.tar\.xz/);
+      expect(await leftoverProcesses(p.dir)).toEqual([]);
 
-    const second = await p.kiwibox(['--reporter', 'ndjson', 'run'], env);
-    expect(second.exitCode).toBe(0);
-    expect(stepsWith(second.stdout, 'step-fresh').sort()).toEqual(['host', 'tiny']);
-    expect(stepsWith(second.stdout, 'step-started')).toEqual([]);
-  }, 1_500_000);
-});
+      const second = await p.kiwibox(['--reporter', 'ndjson', 'run'], env);
+      expect(second.exitCode).toBe(0);
+      expect(stepsWith(second.stdout, 'step-fresh').sort()).toEqual(['host', 'tiny']);
+      expect(stepsWith(second.stdout, 'step-started')).toEqual([]);
+    }, 1_500_000);
+  },
+);
