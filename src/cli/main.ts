@@ -79,12 +79,26 @@ export function buildProgram(setExit: (code: number) => void): Command {
         .default('cancel'),
     )
     .option('--debounce <ms>', 'wait this long for more changes', positiveInt, 50)
-    .action((steps: string[], o: { onChange: 'cancel' | 'finish'; debounce: number }, cmd: Command) =>
-      run(
-        import('./commands/watch.js').then((m) =>
-          m.watchCommand(global(cmd), steps, { onChange: o.onChange, debounceMs: o.debounce }),
+    .option(
+      '--poll <ms>',
+      'poll files every <ms> instead of file system events (network/VM shares)',
+      positiveInt,
+    )
+    .action(
+      (
+        steps: string[],
+        o: { onChange: 'cancel' | 'finish'; debounce: number; poll?: number },
+        cmd: Command,
+      ) =>
+        run(
+          import('./commands/watch.js').then((m) =>
+            m.watchCommand(global(cmd), steps, {
+              onChange: o.onChange,
+              debounceMs: o.debounce,
+              ...(o.poll ? { pollMs: o.poll } : {}),
+            }),
+          ),
         ),
-      ),
     );
   program
     .command('why')

@@ -39,6 +39,12 @@ export interface WatchOptions {
   /** What a change does to an affected step that is running: cancel and restart it, or let it finish. */
   readonly onChange: 'cancel' | 'finish';
   readonly debounceMs: number;
+  /**
+   * Poll every this many ms instead of using inotify: for file systems that send no events
+   * (network and VM shares, some container mounts). Polling also sees every write, where chokidar's
+   * event path can drop a second change to one file within ~50 ms.
+   */
+  readonly pollMs?: number;
   /** Ctrl-C: ends the watch and everything it started. */
   readonly signal: AbortSignal;
 }
@@ -138,7 +144,14 @@ export class Watch {
 
   async #watch(roots: readonly string[], ignored: (path: string) => boolean): Promise<void> {
     await this.#watcher?.close();
-    const watcher = watch([...roots], { ignoreInitial: true, ignored, atomic: true, persistent: true });
+    const poll = this.#o.pollMs;
+    const watcher = watch([...roots], {
+      ignoreInitial: true,
+      ignored,
+      atomic: true,
+      persistent: true,
+      ...(poll ? { usePolling: true, interval: poll, binaryInterval: poll } : {}),
+    });
     watcher.on('all', (_event, path) => this.#changed(path));
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
     this.#watcher = watcher;

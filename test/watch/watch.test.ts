@@ -32,7 +32,7 @@ afterEach(async () => {
   rig = undefined;
 });
 
-async function start(files: Record<string, string> = {}) {
+async function start(files: Record<string, string> = {}, args: string[] = []) {
   project = new TempProject('kiwibox-watch-');
   project.write({
     'kiwibox.yaml': PIPELINE,
@@ -41,7 +41,7 @@ async function start(files: Record<string, string> = {}) {
     'shared.txt': 's\n',
     ...files,
   });
-  rig = new WatchRig(project);
+  rig = new WatchRig(project, args);
   const ready = await rig.idle();
   expect(rig.steps('step-succeeded', 0, ready).sort()).toEqual(['gen', 'leaf', 'use']);
   return { p: project, w: rig, ready };
@@ -60,6 +60,14 @@ describe('kiwibox watch', () => {
     // Nothing else happens: the step's own output write did not trigger a run.
     await new Promise((r) => setTimeout(r, 1000));
     expect(w.events.slice(after).filter((e) => e.type === 'step-started')).toEqual([]);
+  });
+
+  it('sees edits by polling with --poll (for shares that send no file events)', async () => {
+    const { p, w, ready } = await start({}, ['--poll', '100']);
+    writeFileSync(p.path('leaf.txt'), 'l2\n');
+    const after = await w.idle(ready);
+    expect(w.steps('step-started', ready, after)).toEqual(['leaf']);
+    expect(readFileSync(p.path('out/leaf.txt'), 'utf8')).toBe('l2\ns\n');
   });
 
   it('runs every step a shared input affects, plus dependents', async () => {

@@ -8,6 +8,7 @@ import { interruptController } from '../signals.js';
 export interface WatchCommandOptions {
   readonly onChange: 'cancel' | 'finish';
   readonly debounceMs: number;
+  readonly pollMs?: number;
 }
 
 /** Runs once, then keeps the selected steps up to date until Ctrl-C. */
@@ -41,6 +42,7 @@ export async function watchCommand(
       keepGoing: true,
       onChange: options.onChange,
       debounceMs: options.debounceMs,
+      ...(options.pollMs ? { pollMs: options.pollMs } : {}),
       signal: interrupt.signal,
     }).run();
     return EXIT.interrupted;
