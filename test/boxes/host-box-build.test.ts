@@ -1,29 +1,22 @@
 /**
- * A real, successful kiwi-ng build inside the host box, through kiwibox.yaml and the CLI: the host's
- * own kiwi-ng (9.24, from /usr shared read-only) runs in a TCG guest and builds a tbz image.
+ * A real, successful kiwi-ng build inside the host box: `examples/host-box` run as it is, through
+ * the CLI. The host's own kiwi-ng (9.24, from /usr shared read-only) runs in a QEMU guest (TCG here)
+ * and builds a tbz image.
  *
  * The job is picked to finish in a few minutes under TCG: no bootstrap section (kiwi skips
  * debootstrap), an empty local flat repository (kiwi needs one), and the root comes from an
- * `<archive>` in the image section: a busybox tree made here. kiwi then runs its whole build flow
- * (root setup, archive install, tar.xz, package metadata export, `result bundle`) for real. It takes
- * ~2.5 s natively; the guest measurement is printed.
+ * `<archive>` that a task packs from a busybox tree. kiwi still runs its whole build flow (root
+ * setup, archive install, tar.xz, package metadata export, `result bundle`) for real. It takes
+ * ~2.5 s natively; the guest figure is printed.
  */
 import { execFileSync } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hostBoxArch } from '../../src/boxes/host-box.js';
 import { leftoverProcesses } from '../box/testbox.js';
-import { stepsWith, TempProject } from '../support/project.js';
+import { ROOT, stepsWith, TempProject } from '../support/project.js';
 import { missingRealTools } from '../support/real-tools.js';
 
 const skip = missingRealTools({ tools: ['qemu-system-x86_64', 'kiwi-ng', 'tar', 'busybox'], root: true });
@@ -33,31 +26,6 @@ const store =
   process.env.KIWIBOX_TEST_BOX_STORE ??
   join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? tmpdir(), '.cache'), 'kiwibox', 'test-boxes');
 
-const CONFIG = `<?xml version="1.0" encoding="utf-8"?>
-<image schemaversion="7.4" name="hostbox-tiny">
-  <description type="system"><author>kiwibox</author><contact>test@example.invalid</contact><specification>tiny root from an archive</specification></description>
-  <preferences><version>1.0.0</version><packagemanager>apt</packagemanager><type image="tbz"/></preferences>
-  <repository type="apt-deb"><source path="this://repo"/></repository>
-  <packages type="image"><archive name="root.tar"/></packages>
-</image>
-`;
-
-/** A kiwi description whose root is an archive of a busybox tree (what kiwi needs and no more). */
-function tinyDescription(dir: string, scratch: string): void {
-  const root = join(scratch, 'root');
-  for (const d of ['bin', 'etc', 'var/lib/dpkg', 'usr/share/doc'])
-    mkdirSync(join(root, d), { recursive: true });
-  copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
-  symlinkSync('busybox', join(root, 'bin/sh'));
-  writeFileSync(join(root, 'var/lib/dpkg/status'), '');
-  writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
-  writeFileSync(join(root, 'etc/group'), 'root:x:0:\n');
-  mkdirSync(join(dir, 'repo'), { recursive: true });
-  writeFileSync(join(dir, 'repo/Packages'), '');
-  writeFileSync(join(dir, 'config.xml'), CONFIG);
-  execFileSync('tar', ['-C', root, '-cf', join(dir, 'root.tar'), '.']);
-}
-
 describe.skipIf(skip !== undefined || hostBoxArch() !== 'x86_64')(
   'a real kiwi-ng build in the host box',
   () => {
@@ -65,16 +33,7 @@ describe.skipIf(skip !== undefined || hostBoxArch() !== 'x86_64')(
     afterAll(() => p.remove());
 
     it('builds a tbz with the host kiwi-ng in the VM, then is fresh without booting', async () => {
-      tinyDescription(p.path('tiny'), p.path('scratch'));
-      p.write({
-        'kiwibox.yaml': [
-          'version: 1',
-          'boxes:',
-          '  host: {host: true, memory: 1G, cpus: 2, accel: tcg, network: false}',
-          'builds:',
-          '  tiny: {box: host, description: tiny, target-dir: out/tiny, timeout: 1200}',
-        ].join('\n'),
-      });
+      execFileSync('cp', ['-a', '--', `${join(ROOT, 'examples/host-box')}/.`, p.dir]);
       const env = { KIWIBOX_BOX_STORE: store };
       const started = Date.now();
       const first = await p.kiwibox(['--reporter', 'ndjson', 'run'], env);
@@ -85,7 +44,7 @@ describe.skipIf(skip !== undefined || hostBoxArch() !== 'x86_64')(
         : '(no result.log)';
       expect(first.exitCode, `${first.stdout.slice(-4000)}\n--- result.log tail\n${tail}`).toBe(0);
       process.stdout.write(`host box: real kiwi-ng tiny tbz build took ${seconds} s (boot included, TCG)\n`);
-      expect(stepsWith(first.stdout, 'step-succeeded').sort()).toEqual(['host', 'tiny']);
+      expect(stepsWith(first.stdout, 'step-succeeded').sort()).toEqual(['host', 'root', 'tiny']);
 
       // kiwi's own result bundle, produced in the guest and read back here.
       expect(readFileSync(p.path('out/tiny/result.code'), 'utf8').trim()).toBe('0');
@@ -106,7 +65,7 @@ describe.skipIf(skip !== undefined || hostBoxArch() !== 'x86_64')(
 
       const second = await p.kiwibox(['--reporter', 'ndjson', 'run'], env);
       expect(second.exitCode).toBe(0);
-      expect(stepsWith(second.stdout, 'step-fresh').sort()).toEqual(['host', 'tiny']);
+      expect(stepsWith(second.stdout, 'step-fresh').sort()).toEqual(['host', 'root', 'tiny']);
       expect(stepsWith(second.stdout, 'step-started')).toEqual([]);
     }, 1_500_000);
   },
