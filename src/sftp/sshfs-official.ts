@@ -4,7 +4,7 @@
  * into it (see official-tunnel.ts). The guest's sshd is reached through a QEMU host forward to its
  * port 22 on 127.0.0.1: the VM runner's when it passes `guestSshPort`, otherwise a NIC added here.
  */
-import { createServer } from 'node:net';
+import { freeLocalPort } from '../core/net.js';
 import { errorMessage, failWith, ok, type Result } from '../core/result.js';
 import type { SharingBackend, SharingSetup, SharingStartOptions } from '../executors/box/sharing.js';
 import { generateBuildKeys } from './keys.js';
@@ -13,17 +13,6 @@ import { startShareServer } from './server.js';
 
 /** SharingStartOptions plus the host port the VM runner forwards to the guest's port 22, if it does. */
 export type OfficialStartOptions = SharingStartOptions & { readonly guestSshPort?: number };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 export const officialSshfsBackend: SharingBackend = {
   name: 'sshfs',
@@ -48,7 +37,7 @@ export const officialSshfsBackend: SharingBackend = {
     const args: string[] = [];
     if (guestSshPort === undefined) {
       try {
-        guestSshPort = await freePort();
+        guestSshPort = await freeLocalPort();
       } catch (error) {
         await server.value.stop();
         return failWith({ step: start.step, reason: 'sshfs-share-failed', message: errorMessage(error) });

@@ -4,28 +4,16 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freeLocalPort } from '../../src/core/net.js';
 
 export interface TestRegistry {
   /** `127.0.0.1:PORT`, the registry part of image references. */
   readonly host: string;
   readonly dir: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function answers(host: string): Promise<boolean> {
@@ -47,7 +35,7 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 
 export async function startRegistry(): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'kiwibox-registry-'));
-  const port = await freePort();
+  const port = await freeLocalPort();
   const host = `127.0.0.1:${port}`;
   // A registry left on the port would answer the health check of ours.
   if (await answers(host)) throw new Error(`${host} already serves a registry`);

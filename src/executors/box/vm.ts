@@ -6,11 +6,11 @@
  * normally: the caller decides success from what the guest left behind.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Box } from '../../boxes/box.js';
 import type { Sharing } from '../../config/model.js';
+import { freeLocalPort } from '../../core/net.js';
 import { errorMessage, type Failure, fail, failWith, ok, type Result } from '../../core/result.js';
 import { buildGuestCmdline } from './guest-cmdline.js';
 import { type QemuShare, qemuArgv } from './qemu-argv.js';
@@ -53,19 +53,6 @@ export interface VmRun {
 }
 
 const CONSOLE_TAIL = 200;
-
-/** A free TCP port on 127.0.0.1 (the OS picks it; QEMU binds it right after). */
-export function freeLocalPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Boots the box and waits for QEMU to end; see the module comment for what success means. */
 export async function runVm(options: RunVmOptions): Promise<Result<VmRun>> {
