@@ -6,9 +6,8 @@
 import { readFile, rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { handQemu, median, resetBundle, root, testBox, workDir } from './box-common.mjs';
+import { handQemu, kiwiboxRun, median, resetBundle, testBox, workDir } from './box-common.mjs';
 
-const { runVm } = await import(join(root, 'dist/executors/box/vm.js'));
 const runs = Number(process.argv[2] ?? 5);
 const box = testBox();
 const dir = await workDir();
@@ -18,25 +17,8 @@ async function checkResult(label) {
   if (code !== '0') throw new Error(`${label}: result.code ${code}`);
 }
 
-async function kiwibox() {
-  const result = await runVm({
-    box,
-    accel: 'tcg',
-    kiwiArgs: ['system', 'build'],
-    shares: [
-      { tag: 'kiwidescription', path: join(dir, 'desc'), readonly: true },
-      { tag: 'kiwibundle', path: join(dir, 'bundle'), readonly: false },
-    ],
-    sharing: '9p',
-    timeoutMs: 300_000,
-    signal: new AbortController().signal,
-    output: () => {},
-  });
-  if (!result.ok) throw new Error(JSON.stringify(result.error));
-}
-
 const times = { kiwibox: [], hand: [] };
-const variants = { kiwibox, hand: () => handQemu({ box, dir }) };
+const variants = { kiwibox: () => kiwiboxRun({ box, dir }), hand: () => handQemu({ box, dir }) };
 console.log(`box-boot: ${runs} runs each, load average ${loadavg()[0].toFixed(2)}`);
 for (let i = 0; i < runs; i++) {
   const order = i % 2 === 0 ? ['hand', 'kiwibox'] : ['kiwibox', 'hand'];

@@ -8,9 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { resetBundle, root, testBox, workDir } from './box-common.mjs';
+import { kiwiboxRun, median, resetBundle, testBox, workDir } from './box-common.mjs';
 
-const { runVm } = await import(join(root, 'dist/executors/box/vm.js'));
 const mb = Number(process.argv[2] ?? 200);
 const box = testBox();
 // Run by the kiwi-ng stand-in before its build (the description's testbox-run hook).
@@ -37,20 +36,7 @@ function hostWrite() {
 async function guestWrite(sharing) {
   await resetBundle(dir);
   const lines = [];
-  const result = await runVm({
-    box,
-    accel: 'tcg',
-    kiwiArgs: ['system', 'build'],
-    shares: [
-      { tag: 'kiwidescription', path: join(dir, 'desc'), readonly: true },
-      { tag: 'kiwibundle', path: join(dir, 'bundle'), readonly: false },
-    ],
-    sharing,
-    timeoutMs: 600_000,
-    signal: new AbortController().signal,
-    output: (line) => lines.push(line),
-  });
-  if (!result.ok) throw new Error(JSON.stringify(result.error));
+  await kiwiboxRun({ box, dir, sharing, timeoutMs: 600_000, output: (line) => lines.push(line) });
   const rate = (tag) => {
     const line = lines.find((l) => l.includes(tag));
     if (!line) throw new Error(`${sharing}: no ${tag} line in the console:\n${lines.slice(-15).join('\n')}`);
@@ -78,7 +64,6 @@ for (let round = 1; round <= reps; round++) {
     before = after;
   }
 }
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
 for (const sharing of ['9p', 'virtiofs']) {
   console.log(
     `box-io: ${sharing.padEnd(8)} median ratio guest/host write ${median(ratios[sharing]).toFixed(2)} (goal >= 0.6)`,
