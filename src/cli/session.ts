@@ -34,7 +34,7 @@ export async function openSession(
   options: GlobalOptions,
   targets: readonly string[],
 ): Promise<Result<Session, Failure[]>> {
-  const loaded = await loadProject({ file: options.file });
+  const loaded = await loadProject({ file: options.file, cache: true });
   if (!loaded.ok) return loaded;
   const order = selectSteps(loaded.value.project, loaded.value.graph, targets);
   if (!order.ok) return fail(order.error);

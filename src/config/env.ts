@@ -15,6 +15,8 @@ export function expandEnv(options: {
   readonly file: string;
   readonly text: string;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Collects the name of every variable referenced, set or not. */
+  readonly variables?: Set<string>;
 }): Failure[] {
   const { doc, file, text, env } = options;
   const failures: Failure[] = [];
@@ -37,6 +39,7 @@ export function expandEnv(options: {
           });
           return match;
         }
+        options.variables?.add(name);
         const replacement = env[name];
         if (replacement === undefined) {
           failures.push({

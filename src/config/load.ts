@@ -1,20 +1,14 @@
 /**
  * kiwibox.yaml → validated Project and graph, or every problem found at once. Nothing runs before
- * this succeeds.
+ * this succeeds. An unchanged file is answered from the analysis cache (see analysis-cache.ts).
  */
 import { readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { type Document, LineCounter, parseDocument } from 'yaml';
-import { errorMessage, type Failure, fail, ok, type Result } from '../core/result.js';
-import { buildGraph, findCycles, type StepGraph } from '../graph/graph.js';
-import { checkSteps } from './check-steps.js';
-import { expandEnv } from './env.js';
+import { resolve } from 'node:path';
+import { errorMessage, fail, ok, type Result } from '../core/result.js';
+import { buildGraph, type StepGraph } from '../graph/graph.js';
+import { AnalysisCache } from './analysis-cache.js';
 import type { Project } from './model.js';
-import { draftSteps, podmanSettings, SECTIONS } from './normalize.js';
-import { resolveReferences } from './references.js';
-import { validateSchema } from './schema.js';
 import { rememberSource } from './source.js';
-import { locate } from './yaml-ast.js';
 
 export interface LoadedProject {
   readonly project: Project;
@@ -26,18 +20,18 @@ export interface LoadOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Skip checks that read description dirs (tests of pure YAML handling). */
   readonly skipFileChecks?: boolean;
+  /** Use (and refresh) the analysis cache in `.kiwibox/`. */
+  readonly cache?: boolean;
 }
 
-function parseYaml(file: string, text: string): { doc: Document; failures: Failure[] } {
-  const doc = parseDocument(text, { lineCounter: new LineCounter(), uniqueKeys: true, prettyErrors: false });
-  const failures = [...doc.errors, ...doc.warnings].map(
-    (e): Failure => ({
-      reason: 'yaml-syntax',
-      message: e.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? e.message,
-      location: { file, offset: e.pos[0], length: Math.max(e.pos[1] - e.pos[0], 1) },
-    }),
-  );
-  return { doc, failures };
+/** Steps whose checks read other files: they are re-checked on a cache hit. */
+async function recheckFiles(project: Project): Promise<boolean> {
+  const steps = [...project.steps.values()];
+  if (steps.every((s) => s.kind === 'task')) return true;
+  const { checkSteps } = await import('./check-steps.js');
+  const at = (step: (typeof steps)[number], key: string, index?: number) =>
+    step.fields[index === undefined ? key : `${key}.${index}`] ?? step.location;
+  return checkSteps(steps, at).length === 0;
 }
 
 /** Loads, validates and analyses a kiwibox.yaml. */
@@ -50,46 +44,16 @@ export async function loadProject(options: LoadOptions): Promise<Result<LoadedPr
     return fail([{ reason: 'missing-file', message: `cannot read ${file}: ${errorMessage(error)}` }]);
   }
   rememberSource(file, text);
-  const { doc, failures: syntax } = parseYaml(file, text);
-  if (syntax.length) return fail(syntax);
-  if (doc.contents === null) {
-    return fail([
-      {
-        reason: 'schema',
-        message: 'the file is empty: it needs at least `version: 1`',
-        location: { file, offset: 0, length: 0 },
-      },
-    ]);
-  }
-  const unset = expandEnv({ doc, file, text, env: options.env ?? process.env });
-  const value = doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
-  const schema = validateSchema({ doc, value, file });
-  if (unset.length || schema.length) return fail([...unset, ...schema]);
+  const env = options.env ?? process.env;
+  const cache = options.cache && !options.skipFileChecks ? new AnalysisCache({ file, text }) : undefined;
+  const cached = cache?.read(env);
+  // A failed re-check falls through to the full analysis, which reports it with exact locations.
+  if (cached && (await recheckFiles(cached))) return ok({ project: cached, graph: buildGraph(cached.steps) });
 
-  const dir = dirname(file);
-  const drafts = draftSteps({ doc, file, dir, value });
-  const { steps, failures } = resolveReferences(drafts);
-  const graph = buildGraph(steps);
-  if (!failures.length) failures.push(...findCycles(steps, graph));
-  if (!options.skipFileChecks) {
-    const sectionOf = new Map(drafts.map((d) => [d.step.id, d.section]));
-    failures.push(
-      ...checkSteps(steps.values(), (step, key, index) => {
-        const path = [sectionOf.get(step.id) ?? '', step.id, key];
-        if (index !== undefined) path.push(String(index));
-        return { file, ...locate(doc, path) };
-      }),
-    );
-  }
-  if (failures.length) return fail(failures);
-  const project: Project = {
-    file,
-    dir,
-    stateDir: join(dir, '.kiwibox'),
-    steps,
-    podman: podmanSettings({ value, dir }),
-  };
+  const { analyse } = await import('./analyse.js');
+  const analysed = analyse({ file, text, env, skipFileChecks: options.skipFileChecks });
+  if (!analysed.ok) return analysed;
+  const { project, graph, variables } = analysed.value;
+  await cache?.write(project, variables, env);
   return ok({ project, graph });
 }
-
-export { SECTIONS };
