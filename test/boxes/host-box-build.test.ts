@@ -10,13 +10,14 @@
  * ~2.5 s natively; the guest figure is printed.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { execaSync } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hostBoxArch } from '../../src/boxes/host-box.js';
+import { ensureHostBox, hostBoxArch } from '../../src/boxes/host-box.js';
 import { leftoverProcesses } from '../box/testbox.js';
-import { ROOT, stepsWith, TempProject } from '../support/project.js';
+import { BIN, ROOT, stepsWith, TempProject } from '../support/project.js';
 import { missingRealTools } from '../support/real-tools.js';
 
 const skip = missingRealTools({ tools: ['qemu-system-x86_64', 'kiwi-ng', 'tar', 'busybox'], root: true });
@@ -26,17 +27,42 @@ const store =
   process.env.KIWIBOX_TEST_BOX_STORE ??
   join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? tmpdir(), '.cache'), 'kiwibox', 'test-boxes');
 
+/** The unprivileged user the build runs as when the tests run as root (CI): nobody. */
+const NOBODY = 65534;
+
+/**
+ * Run as root (CI), the build runs as nobody: a build without root is the host box's point. nobody
+ * gets its own project dir and box store, seeded from the shared store (which lives under root's
+ * home) so the kernel package is not fetched again.
+ */
+async function asNonRoot(p: TempProject): Promise<{ env: Record<string, string>; user?: number }> {
+  if (process.getuid?.() !== 0) return { env: { KIWIBOX_BOX_STORE: store } };
+  const boxes = await ensureHostBox({ store, arch: hostBoxArch() });
+  if (!boxes.ok) throw new Error(boxes.error.map((f) => f.message).join('\n'));
+  const own = p.path('.nobody-store');
+  const arch = join(own, 'host', hostBoxArch());
+  mkdirSync(arch, { recursive: true });
+  execFileSync('cp', ['-a', '--', dirname(boxes.value.kernel), arch]);
+  execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, p.dir]);
+  // nobody must be able to reach the project, kiwibox and node through their parent directories.
+  for (const path of [p.dir, BIN, process.execPath]) {
+    const probe = execaSync('test', ['-r', path], { reject: false, uid: NOBODY, gid: NOBODY });
+    if (probe.exitCode !== 0) throw new Error(`${path} is not readable by uid ${NOBODY}: move the checkout`);
+  }
+  return { env: { KIWIBOX_BOX_STORE: own, HOME: p.dir, XDG_CACHE_HOME: p.path('.cache') }, user: NOBODY };
+}
+
 describe.skipIf(skip !== undefined || hostBoxArch() !== 'x86_64')(
   'a real kiwi-ng build in the host box',
   () => {
     const p = new TempProject('kiwibox-hostbox-build-');
     afterAll(() => p.remove());
 
-    it('builds a tbz with the host kiwi-ng in the VM, then is fresh without booting', async () => {
+    it('builds a tbz with the host kiwi-ng in the VM without root, then is fresh without booting', async () => {
       execFileSync('cp', ['-a', '--', `${join(ROOT, 'examples/host-box')}/.`, p.dir]);
-      const env = { KIWIBOX_BOX_STORE: store };
+      const { env, user } = await asNonRoot(p);
       const started = Date.now();
-      const first = await p.kiwibox(['--reporter', 'ndjson', 'run'], env);
+      const first = await p.kiwibox(['--reporter', 'ndjson', 'run'], env, user);
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       const log = p.path('out/tiny/result.log');
       const tail = existsSync(log)
@@ -48,6 +74,8 @@ describe.skipIf(skip !== undefined || hostBoxArch() !== 'x86_64')(
 
       // kiwi's own result bundle, produced in the guest and read back here.
       expect(readFileSync(p.path('out/tiny/result.code'), 'utf8').trim()).toBe('0');
+      // Written by a build that ran without root: the files belong to the unprivileged user.
+      if (user !== undefined) expect(statSync(p.path('out/tiny/result.code')).uid).toBe(user);
       const files = readdirSync(p.path('out/tiny'));
       const image = files.find((f) => /^hostbox-tiny\.x86_64-1\.0\.0-0\.tar\.xz$/.test(f));
       expect(image, files.join(' ')).toBeDefined();
@@ -63,7 +91,7 @@ describe.skipIf(skip !== undefined || hostBoxArch() !== 'x86_64')(
       expect(kiwiLog).toMatch(/--> root_archive: \/result\/hostbox-tiny\.x86_64-1\.0\.0\.tar\.xz/);
       expect(await leftoverProcesses(p.dir)).toEqual([]);
 
-      const second = await p.kiwibox(['--reporter', 'ndjson', 'run'], env);
+      const second = await p.kiwibox(['--reporter', 'ndjson', 'run'], env, user);
       expect(second.exitCode).toBe(0);
       expect(stepsWith(second.stdout, 'step-fresh').sort()).toEqual(['host', 'root', 'tiny']);
       expect(stepsWith(second.stdout, 'step-started')).toEqual([]);

@@ -47,13 +47,17 @@ export class TempProject {
     return join(this.dir, name);
   }
 
-  /** Runs the built CLI in the project dir; never throws on a non-zero exit. */
-  async kiwibox(args: string[], env: Record<string, string> = {}) {
-    return execa('node', [BIN, ...args], {
+  /**
+   * Runs the built CLI in the project dir; never throws on a non-zero exit. `user` runs it as that
+   * uid (and gid), without root's supplementary groups.
+   */
+  async kiwibox(args: string[], env: Record<string, string> = {}, user?: number) {
+    return execa(process.execPath, [BIN, ...args], {
       cwd: this.dir,
       reject: false,
       env: { NO_COLOR: '1', CI: 'true', ...env },
       stdin: 'ignore',
+      ...(user === undefined ? {} : { uid: user, gid: user }),
     });
   }
 
