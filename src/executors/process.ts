@@ -3,7 +3,6 @@
  * reaches the whole process group (SIGTERM, then SIGKILL after a delay). Process groups matter
  * because a `sh -c` task or a tool that forks would otherwise leave orphans behind.
  */
-import { execa } from 'execa';
 import { type Failure, fail, ok, type Result } from '../core/result.js';
 
 export interface RunProcessOptions {
@@ -57,6 +56,8 @@ export async function runProcess(options: RunProcessOptions): Promise<Result<Pro
   installExitHook();
   const [file, ...args] = options.argv;
   const killAfterMs = options.killAfterMs ?? 5000;
+  // execa is ~100 modules: a no-op run, which spawns nothing, never loads it.
+  const { execa } = await import('execa');
   const child = execa(file, args, {
     cwd: options.cwd,
     env: options.env,

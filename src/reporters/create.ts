@@ -2,20 +2,22 @@ import { NdjsonReporter } from './ndjson.js';
 import { PlainReporter } from './plain.js';
 import type { Reporter, ReporterName } from './reporter.js';
 import { useColor } from './reporter.js';
-import { StatusReporter } from './status.js';
 
 /** The reporter to use when none is asked for: the status line on a terminal, plain lines elsewhere. */
 export function defaultReporter(env: NodeJS.ProcessEnv = process.env): ReporterName {
   return process.stderr.isTTY && !env.CI ? 'status' : 'plain';
 }
 
-export function createReporter(name: ReporterName, cwd: string): Reporter {
+/** The status reporter (and log-update with it) is loaded only for a terminal. */
+export async function createReporter(name: ReporterName, cwd: string): Promise<Reporter> {
   switch (name) {
     case 'ndjson':
       return new NdjsonReporter({ out: process.stdout });
     case 'status':
-      if (process.stderr.isTTY)
+      if (process.stderr.isTTY) {
+        const { StatusReporter } = await import('./status.js');
         return new StatusReporter({ out: process.stderr, cwd, color: useColor(process.stderr) });
+      }
       return new PlainReporter({ out: process.stdout, cwd, color: useColor(process.stdout) });
     case 'plain':
       return new PlainReporter({ out: process.stdout, cwd, color: useColor(process.stdout) });

@@ -19,7 +19,7 @@ export async function runProject(options: {
 }): Promise<number> {
   const { project, global } = options;
   const order = options.order ?? topologicalOrder(project, buildGraph(project.steps));
-  const reporter = createReporter(global.reporter ?? defaultReporter(), global.cwd);
+  const reporter = await createReporter(global.reporter ?? defaultReporter(), global.cwd);
   const interrupt = interruptController(() => {
     reporter.close();
     process.exit(EXIT.interrupted);

@@ -17,7 +17,7 @@ export async function watchCommand(
   targets: string[],
   options: WatchCommandOptions,
 ): Promise<number> {
-  const reporter = createReporter(global.reporter ?? defaultReporter(), global.cwd);
+  const reporter = await createReporter(global.reporter ?? defaultReporter(), global.cwd);
   const interrupt = interruptController(() => {
     reporter.close();
     process.exit(EXIT.interrupted);
