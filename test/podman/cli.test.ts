@@ -2,43 +2,19 @@
  * The compatibility command lines, parsed by commander and run through a one-step runner that calls
  * the executors directly (the stand-in for the pipeline runner the CLI gets in production).
  */
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { registerStashCommands } from '../../src/cli/commands/stash.js';
 import type { Project } from '../../src/config/model.js';
 import { stackExecutor } from '../../src/executors/podman/stack.js';
 import { stashExecutor } from '../../src/executors/podman/stash.js';
-import { createTestStore, type TestStore } from '../support/podman-store.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
-import { contextFor, disposeContexts, fastKiwiConfig, kiwiBusyboxRoot } from './fixtures.js';
+import { contextFor, kiwiBusyboxRoot, withPodmanFixture } from './fixtures.js';
 
-let store: TestStore;
-let registry: TestRegistry;
-let work: string;
-let fastConfig: string;
+const fx = withPodmanFixture({ prefix: 'kiwibox-cli-test-', storeTrustsRegistry: false });
 const ran: Project[] = [];
 const failures: string[] = [];
-
-beforeAll(async () => {
-  registry = await startRegistry();
-  store = await createTestStore();
-  work = await mkdtemp(join(tmpdir(), 'kiwibox-cli-test-'));
-  fastConfig = await fastKiwiConfig(work);
-});
-
-afterAll(async () => {
-  await disposeContexts();
-  await store?.dispose();
-  await registry?.stop();
-  if (work) await rm(work, { recursive: true, force: true });
-});
-
-afterEach(async () => {
-  expect(await store.leftovers()).toEqual([]);
-});
 
 /** Runs the single step of a compat project with its executor; 0 on success, 1 on failure. */
 async function runOneStep(project: Project): Promise<number> {
@@ -69,19 +45,19 @@ async function kiwibox(...args: string[]): Promise<{ code: number; out: string[]
 
 const storeArgs = () => [
   '--podman-root',
-  store.settings.root as string,
+  fx.store.settings.root as string,
   '--podman-runroot',
-  store.settings.runroot as string,
+  fx.store.settings.runroot as string,
   '--podman-tmpdir',
-  store.settings.tmpdir as string,
+  fx.store.settings.tmpdir as string,
 ];
 
 describe('compatibility commands', () => {
   test('stash --root (name from /image/config.xml), stash list, stash --list, stackbuild', async () => {
-    const root = await kiwiBusyboxRoot(join(work, 'root'), 'compat-base');
+    const root = await kiwiBusyboxRoot(join(fx.work, 'root'), 'compat-base');
     const stashed = await kiwibox('stash', '--root', root, '--tag', 'v1', ...storeArgs());
     expect(stashed).toMatchObject({ code: 0, err: [] });
-    expect(await store.podman(['image', 'exists', 'localhost/compat-base:v1'])).toBe('');
+    expect(await fx.store.podman(['image', 'exists', 'localhost/compat-base:v1'])).toBe('');
 
     const second = await kiwibox('stash', '--root', root, '--container-name', 'other', ...storeArgs());
     expect(second.code).toBe(0);
@@ -99,14 +75,14 @@ describe('compatibility commands', () => {
       'localhost/other:latest',
     ]);
 
-    await store.podman([
+    await fx.store.podman([
       'push',
       '-q',
       '--tls-verify=false',
       'localhost/other:latest',
-      `docker://${registry.host}/other:latest`,
+      `docker://${fx.registry.host}/other:latest`,
     ]);
-    const target = join(work, 'target');
+    const target = join(fx.work, 'target');
     const built = await kiwibox(
       'stackbuild',
       '--stash',
@@ -114,21 +90,21 @@ describe('compatibility commands', () => {
       '--stash',
       'other',
       '--from-registry',
-      registry.host,
+      fx.registry.host,
       '--target-dir',
       target,
       ...storeArgs(),
       '--',
       '--config',
-      fastConfig,
+      fx.fastConfig,
     );
     expect(built.code).toBe(1); // compat-base:v1 was never pushed
     expect(failures.at(-1)).toMatch(/podman-pull-failed.*manifest unknown/);
     const stack = [...(ran.at(-1)?.steps.values() ?? [])][0];
     expect(stack).toMatchObject({
       kind: 'stack',
-      images: [{ ref: `${registry.host}/compat-base:v1` }, { ref: `${registry.host}/other:latest` }],
-      kiwiArgs: ['--config', fastConfig],
+      images: [{ ref: `${fx.registry.host}/compat-base:v1` }, { ref: `${fx.registry.host}/other:latest` }],
+      kiwiArgs: ['--config', fx.fastConfig],
     });
 
     const local = await kiwibox(
@@ -142,7 +118,7 @@ describe('compatibility commands', () => {
       ...storeArgs(),
       '--',
       '--config',
-      fastConfig,
+      fx.fastConfig,
     );
     expect(local.code).toBe(0);
     expect((await stat(join(target, 'kiwi.result.json'))).isFile()).toBe(true);
@@ -155,7 +131,7 @@ describe('compatibility commands', () => {
       '--stash',
       'Upper:1',
       '--target-dir',
-      join(work, 'x'),
+      join(fx.work, 'x'),
       ...storeArgs(),
     );
     expect(result.code).toBe(2);

@@ -3,57 +3,33 @@
  * stash and an app stash, plus a description adding a package: `system build --allow-existing-root`)
  * and a rebuild from the stash alone (`system create` from the stash's own /image/config.xml).
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { stackExecutor } from '../../src/executors/podman/stack.js';
 import { stashExecutor } from '../../src/executors/podman/stash.js';
-import { runProcess } from '../../src/executors/process.js';
 import { type DebianRoot, debianDescription, debianRoot, disposeDebianRoot } from '../support/debian-root.js';
-import { createTestStore, type TestStore } from '../support/podman-store.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
 import {
   contextFor,
-  disposeContexts,
-  fastKiwiConfig,
   projectOf,
   stackStep,
   stashStep,
+  tarList,
+  withPodmanFixture,
   writeTree,
 } from './fixtures.js';
 
-let store: TestStore;
-let registry: TestRegistry;
-let work: string;
-let fastConfig: string;
+const fx = withPodmanFixture({ prefix: 'kiwibox-debian-test-' });
+
 let debian: DebianRoot;
 
 beforeAll(async () => {
-  registry = await startRegistry();
-  store = await createTestStore({ [registry.host]: { tlsVerify: false } });
-  work = await mkdtemp(join(tmpdir(), 'kiwibox-debian-test-'));
-  fastConfig = await fastKiwiConfig(work);
   debian = await debianRoot();
 }, 900_000);
 
 afterAll(async () => {
-  await disposeContexts();
-  await store?.dispose();
-  await registry?.stop();
   await disposeDebianRoot();
-  if (work) await rm(work, { recursive: true, force: true });
 });
-
-afterEach(async () => {
-  expect(await store.leftovers()).toEqual([]);
-});
-
-async function tarList(file: string): Promise<string[]> {
-  const listed = await runProcess({ argv: ['tar', '-tJf', file], cwd: work });
-  if (!listed.ok) throw new Error(`tar -t ${file} failed`);
-  return listed.value.stdout.split('\n').map((entry) => entry.replace(/^\.\//, ''));
-}
 
 describe('stacks on a real Debian root', () => {
   test('stash → push → delete locally → stack + description (system build) and rebuild (system create)', async () => {
@@ -62,17 +38,17 @@ describe('stacks on a real Debian root', () => {
       root: { dir: debian.root },
       name: 'debian/base',
       tag: 'bookworm',
-      push: { registry: registry.host, tlsVerify: false },
+      push: { registry: fx.registry.host, tlsVerify: false },
     });
-    const appDir = join(work, 'app');
+    const appDir = join(fx.work, 'app');
     await writeTree(appDir, { 'opt/app/hello': 'hello from the app stash\n' });
     const app = stashStep({
       id: 'app',
       root: { dir: appDir },
       name: 'debian/app',
-      push: { registry: registry.host, tlsVerify: false },
+      push: { registry: fx.registry.host, tlsVerify: false },
     });
-    const description = join(work, 'derived');
+    const description = join(fx.work, 'derived');
     await mkdir(description);
     await writeFile(
       join(description, 'config.xml'),
@@ -86,18 +62,18 @@ describe('stacks on a real Debian root', () => {
     const build = stackStep({
       id: 'image',
       images: [{ stash: 'base' }, { stash: 'app' }],
-      fromRegistry: registry.host,
+      fromRegistry: fx.registry.host,
       description,
-      targetDir: join(work, 'out-build'),
-      kiwiArgs: ['--config', fastConfig],
+      targetDir: join(fx.work, 'out-build'),
+      kiwiArgs: ['--config', fx.fastConfig],
     });
     const rebuild = stackStep({
       id: 'rebuild',
       images: [{ stash: 'base' }, { stash: 'app' }],
-      targetDir: join(work, 'out-rebuild'),
-      kiwiArgs: ['--config', fastConfig],
+      targetDir: join(fx.work, 'out-rebuild'),
+      kiwiArgs: ['--config', fx.fastConfig],
     });
-    const project = projectOf(work, store.settings, [base, app, build, rebuild]);
+    const project = projectOf(fx.work, fx.store.settings, [base, app, build, rebuild]);
 
     for (const step of [base, app]) {
       const ctx = await contextFor(project);
@@ -116,7 +92,7 @@ describe('stacks on a real Debian root', () => {
     expect(rebuiltEntries).toContain('opt/app/hello');
 
     // Then the container → image shape from the registry only.
-    await store.podman(['rmi', '-f', 'localhost/debian/base:bookworm', 'localhost/debian/app:latest']);
+    await fx.store.podman(['rmi', '-f', 'localhost/debian/base:bookworm', 'localhost/debian/app:latest']);
     const ctx = await contextFor(project);
     const built = await stackExecutor.run(build, ctx);
     expect(built.ok, JSON.stringify(built) + ctx.lines.slice(-30).join('\n')).toBe(true);

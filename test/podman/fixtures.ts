@@ -1,9 +1,120 @@
-/** Test fixtures for the podman executors: steps, a project around them, contexts, small trees. */
-import { chmod, copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+/**
+ * Test fixtures for the podman executors: a store and registry per test file, steps, a project
+ * around them, contexts, small trees, and running a kiwibox.yaml through the scheduler.
+ */
+import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { fingerprintServices } from '../../src/cli/session.js';
+import { loadProject } from '../../src/config/load.js';
 import type { PodmanSettings, Project, StackStep, StashStep, Step } from '../../src/config/model.js';
+import type { KiwiboxEvent } from '../../src/core/events.js';
+import { stackExecutor } from '../../src/executors/podman/stack.js';
+import { stashExecutor } from '../../src/executors/podman/stash.js';
+import { runProcess } from '../../src/executors/process.js';
+import { executorLookup } from '../../src/executors/registry.js';
 import type { ExecutorContext, StepOutputs } from '../../src/executors/types.js';
+import { buildGraph, topologicalOrder } from '../../src/graph/graph.js';
+import { runSteps } from '../../src/scheduler/run.js';
+import { createTestStore, type TestStore } from '../support/podman-store.js';
+import { startRegistry, type TestRegistry } from '../support/registry.js';
+
+/** What every podman test file sets up: filled in by its beforeAll, so read the fields inside tests. */
+export interface PodmanFixture {
+  readonly registry: TestRegistry;
+  readonly store: TestStore;
+  /** A scratch dir for the file's trees, targets and projects; removed at the end. */
+  readonly work: string;
+  /** `fastKiwiConfig(work)`. */
+  readonly fastConfig: string;
+}
+
+/**
+ * Registers the hooks of a podman test file: a registry, an isolated store (which trusts the plain
+ * HTTP registry unless `storeTrustsRegistry` is false), a scratch dir named `prefix…` with a fast
+ * kiwi config; after each test the store must be clean (no mounts, no containers); at the end
+ * contexts, store, registry and scratch dir are removed.
+ */
+export function withPodmanFixture(options: {
+  readonly prefix: string;
+  readonly storeTrustsRegistry?: boolean;
+}): PodmanFixture {
+  const fixture = {} as { -readonly [K in keyof PodmanFixture]: PodmanFixture[K] };
+  beforeAll(async () => {
+    fixture.registry = await startRegistry();
+    fixture.store = await createTestStore(
+      options.storeTrustsRegistry === false ? {} : { [fixture.registry.host]: { tlsVerify: false } },
+    );
+    fixture.work = await mkdtemp(join(tmpdir(), options.prefix));
+    fixture.fastConfig = await fastKiwiConfig(fixture.work);
+  });
+  afterAll(async () => {
+    await disposeContexts();
+    await fixture.store?.dispose();
+    await fixture.registry?.stop();
+    if (fixture.work) await rm(fixture.work, { recursive: true, force: true });
+  });
+  afterEach(async () => {
+    expect(await fixture.store.leftovers()).toEqual([]);
+  });
+  return fixture;
+}
+
+/** The `podman:` section of a kiwibox.yaml for `settings`, trusting the plain-HTTP `registry`. */
+export function podmanYaml(settings: PodmanSettings, registry: string): string[] {
+  return [
+    'podman:',
+    `  root: ${settings.root}`,
+    `  runroot: ${settings.runroot}`,
+    `  tmpdir: ${settings.tmpdir}`,
+    '  storage-driver: overlay',
+    `  registries: {"${registry}": {tls-verify: false}}`,
+  ];
+}
+
+/** Loads `dir`/kiwibox.yaml and runs all its steps with the podman executors; returns the events. */
+export async function runProjectFile(dir: string): Promise<KiwiboxEvent[]> {
+  const loaded = await loadProject({ file: join(dir, 'kiwibox.yaml') });
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.error));
+  const { project } = loaded.value;
+  const events: KiwiboxEvent[] = [];
+  await runSteps({
+    project,
+    order: topologicalOrder(project, buildGraph(project.steps)),
+    lookup: executorLookup({ stash: stashExecutor, stack: stackExecutor }),
+    services: fingerprintServices(project.stateDir),
+    emit: (event) => events.push(event),
+    jobs: 2,
+    keepGoing: false,
+    force: false,
+    signal: new AbortController().signal,
+  });
+  return events;
+}
+
+/** Step id → how it ended (`step-succeeded`, `step-fresh`, `step-failed`). */
+export function outcome(events: readonly KiwiboxEvent[]): Record<string, string> {
+  return Object.fromEntries(
+    events
+      .filter((e) => e.type === 'step-succeeded' || e.type === 'step-fresh' || e.type === 'step-failed')
+      .map((e) => [(e as { step: string }).step, e.type]),
+  );
+}
+
+/** Image ids with creation times, and the overlay layer directories: what a podman write would change. */
+export async function podmanState(store: TestStore): Promise<string> {
+  const images = await store.podman(['images', '-a', '--no-trunc', '--format', '{{.ID}} {{.CreatedAt}}']);
+  const layers = (await readdir(join(store.settings.root as string, 'overlay'))).sort().join(' ');
+  return `${images}\n${layers}`;
+}
+
+/** The entries of a `.tar.xz` image, without the leading `./`. */
+export async function tarList(file: string): Promise<string[]> {
+  const listed = await runProcess({ argv: ['tar', '-tJf', file], cwd: dirname(file) });
+  if (!listed.ok) throw new Error(`tar -t ${file} failed`);
+  return listed.value.stdout.split('\n').map((entry) => entry.replace(/^\.\//, ''));
+}
 
 const here = { file: '/dev/null', offset: 0, length: 0 };
 
