@@ -7,14 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBoxedBuildExecutor } from '../../src/executors/box/boxed-build.js';
-import {
-  boxedProject,
-  buildTestBox,
-  leftoverProcesses,
-  makeDescription,
-  testBox,
-  testContext,
-} from './testbox.js';
+import { buildTestBox, leftoverProcesses, testBox, testContext, tinyBoxedProject } from './testbox.js';
 
 let work: string;
 
@@ -29,12 +22,8 @@ afterAll(async () => {
 describe('an aarch64 box', () => {
   it('boots under qemu-system-aarch64 and builds there', { timeout: 300_000 }, async () => {
     const files = await buildTestBox('aarch64');
-    const description = await makeDescription(join(work, 'desc'));
-    const targetDir = join(work, 'out');
-    const { project, build } = boxedProject({
+    const { project, build, targetDir } = await tinyBoxedProject({
       dir: work,
-      description,
-      targetDir,
       arch: 'aarch64',
       timeout: 240,
     });

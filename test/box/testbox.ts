@@ -62,8 +62,7 @@ export async function makeDescription(dir: string, extra: Record<string, string>
 
 const here = (file: string) => ({ file, offset: 0, length: 0 });
 
-/** A box step and a build step on it, in a project rooted at `dir`. */
-export function boxedProject(options: {
+export interface BoxedProjectOptions {
   readonly dir: string;
   readonly description: string;
   readonly targetDir: string;
@@ -74,7 +73,14 @@ export function boxedProject(options: {
   readonly profiles?: readonly string[];
   readonly arch?: Arch;
   readonly id?: string;
-}): { project: Project; build: BuildStep; boxStep: BoxStep } {
+}
+
+/** A box step and a build step on it, in a project rooted at `dir`. */
+export function boxedProject(options: BoxedProjectOptions): {
+  project: Project;
+  build: BuildStep;
+  boxStep: BoxStep;
+} {
   const file = join(options.dir, 'kiwibox.yaml');
   const boxStep: BoxStep = {
     kind: 'box',
@@ -117,6 +123,22 @@ export function boxedProject(options: {
     steps,
   };
   return { project, build, boxStep };
+}
+
+/**
+ * `boxedProject` for the tiny description (`makeDescription` with `files`) in `<dir>/desc<suffix>`,
+ * built into `<dir>/out<suffix>`.
+ */
+export async function tinyBoxedProject(
+  options: Omit<BoxedProjectOptions, 'description' | 'targetDir'> & {
+    readonly suffix?: string;
+    readonly files?: Record<string, string>;
+  },
+): Promise<ReturnType<typeof boxedProject> & { description: string; targetDir: string }> {
+  const { suffix = '', files, ...rest } = options;
+  const description = await makeDescription(join(options.dir, `desc${suffix}`), files);
+  const targetDir = join(options.dir, `out${suffix}`);
+  return { ...boxedProject({ ...rest, description, targetDir }), description, targetDir };
 }
 
 /** An executor context whose output lines are collected in `lines`. */

@@ -16,12 +16,12 @@ import { registerSharingBackend } from '../../src/executors/box/sharing.js';
 import { runVm } from '../../src/executors/box/vm.js';
 import { sshfsBackend } from '../../src/sftp/sshfs-share.js';
 import {
-  boxedProject,
   leftoverProcesses,
   makeDescription,
   type TestBoxFiles,
   testBox,
   testContext,
+  tinyBoxedProject,
 } from '../box/testbox.js';
 
 const run = promisify(execFile);
@@ -64,12 +64,9 @@ describe('a boxed build over sshfs', () => {
 
   it('reads the description, writes the bundle, and the description stays read-only', async () => {
     const sshBefore = await sshDirState();
-    const description = await makeDescription(join(work, 'desc'), { 'notes.txt': 'from the host\n' });
-    const targetDir = join(work, 'out');
-    const { project, build } = boxedProject({
+    const { project, build, description, targetDir } = await tinyBoxedProject({
       dir: work,
-      description,
-      targetDir,
+      files: { 'notes.txt': 'from the host\n' },
       sharing: 'sshfs',
       type: 'oem',
       kiwiArgs: ['--add-package', 'vim'],
@@ -137,12 +134,9 @@ describe('a boxed build over sshfs', () => {
     timeout: 600_000,
   }, async () => {
     const arm = await buildSshfsBox('aarch64');
-    const description = await makeDescription(join(work, 'desc-arm'));
-    const targetDir = join(work, 'out-arm');
-    const { project, build } = boxedProject({
+    const { project, build, targetDir } = await tinyBoxedProject({
       dir: work,
-      description,
-      targetDir,
+      suffix: '-arm',
       arch: 'aarch64',
       sharing: 'sshfs',
       timeout: 400,
