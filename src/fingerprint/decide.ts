@@ -1,5 +1,7 @@
 /**
- * Fingerprint a step and decide whether it is fresh: shared by `run`, `plan` and `why`.
+ * Fingerprint a step and decide whether it is fresh: shared by `run`, `plan` and `why`. When the
+ * step's stamp vouches for its inputs and config, the fingerprint is not built at all (a no-op run
+ * of a large pipeline is mostly this shortcut).
  */
 import { createHash } from 'node:crypto';
 import type { Project, Step } from '../config/model.js';
@@ -8,8 +10,16 @@ import type { StepExecutor, StepOutputs } from '../executors/types.js';
 import { explainFingerprints, type Reason } from './explain.js';
 import { type Fingerprint, fingerprintHash, makeFingerprint, normaliseConfig } from './fingerprint.js';
 import type { HashCache } from './hash-cache.js';
-import { hashInputs, listInputs, type StatKey } from './inputs.js';
-import { checkOutputs, readRecord, recordedOutputs, type StepRecord } from './state.js';
+import {
+  hashInputs,
+  inputsDigest,
+  listInputs,
+  type StatedInput,
+  type StatKey,
+  statInputs,
+} from './inputs.js';
+import { readStamp, type StampDigests } from './stamp.js';
+import { checkOutputs, type LastRun, readRecord, recordedOutputs, stepDir } from './state.js';
 import type { ToolVersions } from './tools.js';
 
 export interface FingerprintServices {
@@ -18,35 +28,34 @@ export interface FingerprintServices {
 }
 
 /** What a finished (or fresh) step passes to its dependents' fingerprints. */
-export function upstreamToken(record: StepRecord): string {
-  const outputs = record.outputs.files.map((f) => `${f.path}:${f.sha256}`).join('\n');
+export function upstreamToken(run: LastRun): string {
+  const outputs = run.outputs.files.map((f) => `${f.path}:${f.sha256}`).join('\n');
   return createHash('sha256')
-    .update(`${record.hash}\n${outputs}\n${JSON.stringify(record.outputs.data)}`)
+    .update(`${run.hash}\n${outputs}\n${JSON.stringify(run.outputs.data)}`)
     .digest('hex');
 }
 
-export async function computeFingerprint(options: {
+interface Options {
   readonly step: Step;
   readonly project: Project;
   readonly executor: StepExecutor;
   readonly services: FingerprintServices;
   /** Upstream step id → upstream token (see upstreamToken). */
   readonly upstream: ReadonlyMap<string, string>;
+  readonly force: boolean;
   readonly signal: AbortSignal;
-  /** The step's last record: its input stats spare re-hashing unchanged files. */
-  readonly record?: StepRecord;
-}): Promise<Result<{ fingerprint: Fingerprint; inputStats: Record<string, StatKey> }>> {
-  const { step, project, executor, services, record } = options;
-  const files = await listInputs(executor.inputs(step, project), project.dir);
-  const known = record?.inputStats
-    ? { files: record.fingerprint.files, stats: record.inputStats }
-    : undefined;
-  const { hashes, stats } = await hashInputs({
-    files,
-    projectDir: project.dir,
-    cache: services.cache,
-    known,
-  });
+}
+
+/** Everything of the fingerprint but the file hashes, which only the stats stand for so far. */
+interface Probe {
+  readonly inputs: StatedInput[];
+  readonly rest: Omit<Fingerprint, 'format' | 'platform' | 'files'>;
+  readonly digests: StampDigests;
+}
+
+async function probe(options: Options): Promise<Result<Probe>> {
+  const { step, project, executor, services } = options;
+  const inputs = statInputs(await listInputs(executor.inputs(step, project), project.dir), project.dir);
   const tools: Record<string, string> = {};
   for (const tool of executor.tools(step, project)) tools[tool] = await services.tools.version(tool);
   let extra: Record<string, string> = {};
@@ -57,82 +66,80 @@ export async function computeFingerprint(options: {
   }
   const upstream: Record<string, string> = {};
   for (const dep of step.deps) upstream[dep] = options.upstream.get(dep) ?? 'unknown';
-  const fingerprint = makeFingerprint({
-    kind: step.kind,
-    config: normaliseConfig(step, project.dir),
-    files: hashes,
-    tools,
-    upstream,
-    extra,
-  });
-  return ok({ fingerprint, inputStats: stats });
+  const rest = { kind: step.kind, config: normaliseConfig(step, project.dir), tools, upstream, extra };
+  const digests = {
+    rest: fingerprintHash(makeFingerprint({ ...rest, files: {} })),
+    inputs: inputsDigest(inputs),
+  };
+  return ok({ inputs, rest, digests });
 }
 
 export interface Decision {
-  readonly fingerprint: Fingerprint;
+  /** The current fingerprint; absent when the stamp vouched that it equals the last run's. */
+  readonly fingerprint?: Fingerprint;
   readonly hash: string;
   /** Empty when fresh. */
   readonly reasons: readonly Reason[];
-  readonly record?: StepRecord;
+  readonly record?: LastRun;
 }
 
-/** Compares the current fingerprint with the last successful run's record and its outputs. */
-export async function decide(options: {
-  readonly step: Step;
-  readonly project: Project;
-  readonly executor: StepExecutor;
-  readonly fingerprint: Fingerprint;
-  /** The step's last record (readRecord), if any. */
-  readonly record: StepRecord | undefined;
-  readonly force: boolean;
-}): Promise<Decision> {
-  const { step, project, fingerprint, record } = options;
+/** Recorded outputs still there and (for non-file outputs) still valid? */
+async function outputReasons(options: Options, run: LastRun): Promise<Reason[]> {
+  const { step, project, executor } = options;
+  const reasons = await checkOutputs(run, project.dir);
+  if (!reasons.length && executor.stillValid) {
+    const outputs: StepOutputs = recordedOutputs(run, project.dir);
+    if (!(await executor.stillValid(step, outputs, project))) {
+      reasons.push({ type: 'output-invalid', detail: JSON.stringify(run.outputs.data) });
+    }
+  }
+  return reasons;
+}
+
+/** A decision plus what to record (input stats, stamp digests) if the step then runs. */
+export interface Decided {
+  readonly decision: Decision;
+  /** Empty when the stamp vouched (the step is fresh: nothing gets recorded). */
+  readonly inputStats: Record<string, StatKey>;
+  readonly digests: StampDigests;
+  /** Fresh, but the stamp is missing or was taken at other stats: worth writing again. */
+  readonly staleStamp: boolean;
+}
+
+/** Reads the step's stamp (or record), fingerprints the step if needed and decides. */
+export async function fingerprintAndDecide(options: Options): Promise<Result<Decided>> {
+  const { step, project } = options;
+  const dir = stepDir(project.stateDir, step.id);
+  const probed = await probe(options);
+  if (!probed.ok) return probed;
+  const { inputs, rest, digests } = probed.value;
+  const stamp = readStamp(dir);
+  const vouched = stamp?.rest === digests.rest && stamp.inputs === digests.inputs;
+  if (stamp && vouched && !options.force && !(await outputReasons(options, stamp)).length) {
+    const decision = { hash: stamp.hash, reasons: [], record: stamp };
+    return ok({ decision, inputStats: {}, digests, staleStamp: false });
+  }
+
+  const record = readRecord(project.stateDir, step.id);
+  const known = record?.inputStats
+    ? { files: record.fingerprint.files, stats: record.inputStats }
+    : undefined;
+  const { hashes, stats } = await hashInputs({ inputs, cache: options.services.cache, known });
+  const fingerprint = makeFingerprint({ ...rest, files: hashes });
   const hash = fingerprintHash(fingerprint);
-  if (options.force) return { fingerprint, hash, reasons: [{ type: 'forced' }], record };
-  if (!record) return { fingerprint, hash, reasons: [{ type: 'never-ran' }] };
+  const decided = (reasons: readonly Reason[], last?: LastRun): Result<Decided> =>
+    ok({
+      decision: { fingerprint, hash, reasons, record: last },
+      inputStats: stats,
+      digests,
+      staleStamp: !reasons.length && (!vouched || stamp?.hash !== hash),
+    });
+  if (options.force) return decided([{ type: 'forced' }], record);
+  if (!record) return decided([{ type: 'never-ran' }]);
   if (record.hash !== hash) {
     const reasons = explainFingerprints(record.fingerprint, fingerprint);
     // A hash mismatch with no visible field difference can only be a format difference.
-    return { fingerprint, hash, reasons: reasons.length ? reasons : [{ type: 'format-changed' }], record };
+    return decided(reasons.length ? reasons : [{ type: 'format-changed' }], record);
   }
-  const reasons = await checkOutputs(record, project.dir);
-  if (!reasons.length && options.executor.stillValid) {
-    const outputs: StepOutputs = recordedOutputs(record, project.dir);
-    if (!(await options.executor.stillValid(step, outputs, project))) {
-      reasons.push({ type: 'output-invalid', detail: JSON.stringify(record.outputs.data) });
-    }
-  }
-  return { fingerprint, hash, reasons, record };
-}
-
-/** A decision plus the input stats to record if the step then runs. */
-export interface Decided {
-  readonly decision: Decision;
-  readonly inputStats: Record<string, StatKey>;
-}
-
-/** Reads the step's record, fingerprints the step and decides: what `run` and `plan` both do. */
-export async function fingerprintAndDecide(options: {
-  readonly step: Step;
-  readonly project: Project;
-  readonly executor: StepExecutor;
-  readonly services: FingerprintServices;
-  /** Upstream step id → upstream token (see upstreamToken). */
-  readonly upstream: ReadonlyMap<string, string>;
-  readonly force: boolean;
-  readonly signal: AbortSignal;
-}): Promise<Result<Decided>> {
-  const { step, project, executor } = options;
-  const record = readRecord(project.stateDir, step.id);
-  const computed = await computeFingerprint({ ...options, record });
-  if (!computed.ok) return computed;
-  const decision = await decide({
-    step,
-    project,
-    executor,
-    fingerprint: computed.value.fingerprint,
-    record,
-    force: options.force,
-  });
-  return ok({ decision, inputStats: computed.value.inputStats });
+  return decided(await outputReasons(options, record), record);
 }

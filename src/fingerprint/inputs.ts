@@ -74,6 +74,49 @@ export interface HashedInputs {
   readonly stats: Record<string, StatKey>;
 }
 
+/** An input file with its lstat (undefined: missing), taken once per decision. */
+export interface StatedInput {
+  readonly path: string;
+  /** Relative to the project dir: the key in the fingerprint's `files`. */
+  readonly key: string;
+  readonly st: Stats | undefined;
+}
+
+/** lstat of every input (`files` absolute, as listInputs returns them). */
+export function statInputs(files: readonly string[], projectDir: string): StatedInput[] {
+  const prefix = `${projectDir}/`;
+  return files.map((path) => ({
+    path,
+    key: path.startsWith(prefix) ? path.slice(prefix.length) : relative(projectDir, path) || '.',
+    st: lstatSync(path, { throwIfNoEntry: false }),
+  }));
+}
+
+/**
+ * A digest of what decides each input's hash short of reading it: the key, and the stat of a
+ * regular file (the stat that vouches for its hash, see hashInputs), a link's target, a special
+ * file's mode, or its absence. Equal digests mean equal `files` in the fingerprint.
+ */
+export function inputsDigest(inputs: readonly StatedInput[]): string {
+  const numbers = new Float64Array(inputs.length * 5);
+  // NUL never occurs in a path or a link target: the encoding is unambiguous.
+  let text = '';
+  for (let i = 0; i < inputs.length; i++) {
+    const { path, key, st } = inputs[i] as StatedInput;
+    if (!st) text += `${key}\0m\0`;
+    else if (st.isFile()) {
+      text += `${key}\0f\0`;
+      numbers[i * 5] = st.dev;
+      numbers[i * 5 + 1] = st.ino;
+      numbers[i * 5 + 2] = st.size;
+      numbers[i * 5 + 3] = st.mtimeMs;
+      numbers[i * 5 + 4] = st.ctimeMs;
+    } else if (st.isSymbolicLink()) text += `${key}\0l${readlinkSync(path)}\0`;
+    else text += `${key}\0s${st.mode}\0`;
+  }
+  return createHash('sha256').update(text).update(numbers).digest('hex');
+}
+
 const sameStat = (k: StatKey | undefined, st: Stats) =>
   k !== undefined &&
   k[1] === st.ino &&
@@ -87,22 +130,16 @@ const sameStat = (k: StatKey | undefined, st: Stats) =>
  * step's last record saw keeps that record's hash without touching the shared hash cache.
  */
 export async function hashInputs(options: {
-  readonly files: readonly string[];
-  readonly projectDir: string;
+  readonly inputs: readonly StatedInput[];
   readonly cache: HashCache;
   readonly known?: KnownInputs;
 }): Promise<HashedInputs> {
   const hashes: Record<string, string> = {};
   const stats: Record<string, StatKey> = {};
-  const prefix = `${options.projectDir}/`;
   const knownFiles = options.known?.files ?? {};
   const knownStats = options.known?.stats ?? {};
   let buffer: Buffer | undefined;
-  for (const file of options.files) {
-    const key = file.startsWith(prefix)
-      ? file.slice(prefix.length)
-      : relative(options.projectDir, file) || '.';
-    const st = lstatSync(file, { throwIfNoEntry: false });
+  for (const { path, key, st } of options.inputs) {
     if (!st) {
       hashes[key] = MISSING;
       continue;
@@ -112,11 +149,11 @@ export async function hashInputs(options: {
       if (known !== undefined && sameStat(knownStats[key], st)) hashes[key] = known;
       else {
         buffer ??= Buffer.allocUnsafe(1024 * 1024);
-        hashes[key] = await options.cache.hash(file, st, buffer);
+        hashes[key] = await options.cache.hash(path, st, buffer);
       }
       stats[key] = [st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs];
     } else if (st.isSymbolicLink()) {
-      hashes[key] = `link:${createHash('sha256').update(readlinkSync(file)).digest('hex')}`;
+      hashes[key] = `link:${createHash('sha256').update(readlinkSync(path)).digest('hex')}`;
     } else {
       hashes[key] = `special:${st.mode.toString(8)}`;
     }

@@ -1,7 +1,7 @@
 /**
  * Per-step records in `.kiwibox/steps/<id>/`: the fingerprint of the last successful run and the
- * manifest of its outputs. The record is dropped before a step runs and written only after it
- * succeeded, so a crash or failure always leaves the step stale.
+ * manifest of its outputs, with a small stamp beside it (stamp.ts). The record is dropped before a
+ * step runs and written only after it succeeded, so a crash or failure always leaves the step stale.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import type { Reason } from './explain.js';
 import type { Fingerprint } from './fingerprint.js';
 import { type HashCache, sha256File } from './hash-cache.js';
 import type { StatKey } from './inputs.js';
+import { dropStamp, type StampDigests, writeStamp } from './stamp.js';
 
 export interface OutputFileRecord {
   /** Relative to the project dir when inside it. */
@@ -21,16 +22,20 @@ export interface OutputFileRecord {
   readonly sha256: string;
 }
 
-export interface StepRecord {
-  readonly fingerprint: Fingerprint;
+/** What freshness and dependents need of a step's last successful run (a record or its stamp). */
+export interface LastRun {
   readonly hash: string;
   readonly outputs: {
     readonly files: readonly OutputFileRecord[];
     readonly data: Readonly<Record<string, string>>;
   };
+  readonly finishedAt: string;
+}
+
+export interface StepRecord extends LastRun {
+  readonly fingerprint: Fingerprint;
   /** Stat of each input file when it was hashed (see hashInputs). */
   readonly inputStats?: Readonly<Record<string, StatKey>>;
-  readonly finishedAt: string;
   readonly durationMs: number;
 }
 
@@ -48,6 +53,7 @@ export function readRecord(stateDir: string, id: string): StepRecord | undefined
 }
 
 export async function dropRecord(stateDir: string, id: string): Promise<void> {
+  await dropStamp(stepDir(stateDir, id));
   await rm(join(stepDir(stateDir, id), 'record.json'), { force: true });
 }
 
@@ -62,6 +68,8 @@ export async function writeRecord(options: {
   readonly cache: HashCache;
   readonly durationMs: number;
   readonly inputStats: Readonly<Record<string, StatKey>>;
+  /** For the stamp, from the same decision as `fingerprint`. */
+  readonly digests: StampDigests;
 }): Promise<StepRecord> {
   const files: OutputFileRecord[] = [];
   for (const file of [...new Set(options.outputs.files)].sort()) {
@@ -81,15 +89,14 @@ export async function writeRecord(options: {
     finishedAt: new Date().toISOString(),
     durationMs: options.durationMs,
   };
-  await writeFileAtomic(
-    join(stepDir(options.stateDir, options.id), 'record.json'),
-    JSON.stringify(record, null, 1),
-  );
+  const dir = stepDir(options.stateDir, options.id);
+  await writeFileAtomic(join(dir, 'record.json'), JSON.stringify(record, null, 1));
+  await writeStamp(dir, record, options.digests);
   return record;
 }
 
 /** Outputs as recorded, as absolute paths. */
-export function recordedOutputs(record: StepRecord, projectDir: string): StepOutputs {
+export function recordedOutputs(record: LastRun, projectDir: string): StepOutputs {
   return { files: record.outputs.files.map((f) => resolve(projectDir, f.path)), data: record.outputs.data };
 }
 
@@ -97,7 +104,7 @@ export function recordedOutputs(record: StepRecord, projectDir: string): StepOut
  * Are the recorded outputs still there, unchanged? Size and mtime decide; when only the mtime moved
  * (a touch, a copy), the content hash decides.
  */
-export async function checkOutputs(record: StepRecord, projectDir: string): Promise<Reason[]> {
+export async function checkOutputs(record: LastRun, projectDir: string): Promise<Reason[]> {
   const reasons: Reason[] = [];
   for (const file of record.outputs.files) {
     const path = resolve(projectDir, file.path);

@@ -18,7 +18,8 @@ import {
   fingerprintAndDecide,
   upstreamToken,
 } from '../fingerprint/decide.js';
-import { dropRecord, recordedOutputs, writeRecord } from '../fingerprint/state.js';
+import { writeStamp } from '../fingerprint/stamp.js';
+import { dropRecord, readRecord, recordedOutputs, stepDir, writeRecord } from '../fingerprint/state.js';
 import { acquireStepLock } from './lock.js';
 import { StepLog } from './step-log.js';
 
@@ -48,6 +49,24 @@ function decideStep(options: ExecuteStepOptions, executor: StepExecutor): Promis
     force: options.force,
     signal: options.signal,
   });
+}
+
+/**
+ * A step found fresh the long way gets a stamp for next time. Under the step's lock, and only if the
+ * record is still the one decided on: a stamp must never vouch for a record another run dropped.
+ */
+async function refreshStamp(options: ExecuteStepOptions, decided: Decided): Promise<void> {
+  const { project, step } = options;
+  const lock = acquireStepLock(project.stateDir, step.id);
+  if ('owner' in lock) return;
+  try {
+    const record = readRecord(project.stateDir, step.id);
+    if (record?.hash === decided.decision.hash) {
+      await writeStamp(stepDir(project.stateDir, step.id), record, decided.digests);
+    }
+  } finally {
+    lock.release();
+  }
 }
 
 async function runExecutor(options: ExecuteStepOptions, executor: StepExecutor, log: StepLog) {
@@ -116,7 +135,10 @@ export async function executeStep(options: ExecuteStepOptions): Promise<StepOutc
   let decided = await decideStep(options, executor);
   if (!decided.ok) return failed(decided.error);
   const early = fresh(decided.value);
-  if (early) return early;
+  if (early) {
+    if (decided.value.staleStamp) await refreshStamp(options, decided.value);
+    return early;
+  }
 
   const lock = acquireStepLock(project.stateDir, step.id);
   if ('owner' in lock)
@@ -128,7 +150,9 @@ export async function executeStep(options: ExecuteStepOptions): Promise<StepOutc
     if (!decided.ok) return failed(decided.error);
     const late = fresh(decided.value);
     if (late) return late;
-    const { decision, inputStats } = decided.value;
+    const { decision, inputStats, digests } = decided.value;
+    const { fingerprint } = decision;
+    if (!fingerprint) throw new Error(`Internal error: ${step.id} would run without a fingerprint`);
     emit({ type: 'step-started', step: step.id, kind: step.kind, reasons: decision.reasons });
     await dropRecord(project.stateDir, step.id);
     const log = new StepLog(project.stateDir, step.id);
@@ -143,12 +167,13 @@ export async function executeStep(options: ExecuteStepOptions): Promise<StepOutc
       stateDir: project.stateDir,
       projectDir: project.dir,
       id: step.id,
-      fingerprint: decision.fingerprint,
+      fingerprint,
       hash: decision.hash,
       outputs: result.value,
       cache: options.services.cache,
       durationMs: Date.now() - started,
       inputStats,
+      digests,
     });
     emit({ type: 'step-succeeded', step: step.id, kind: step.kind, durationMs: Date.now() - started });
     return { status: 'ok', outputs: recordedOutputs(record, project.dir), token: upstreamToken(record) };

@@ -8,7 +8,7 @@ import type { ExecutorLookup } from '../executors/registry.js';
 import { type FingerprintServices, fingerprintAndDecide, upstreamToken } from '../fingerprint/decide.js';
 import type { Reason } from '../fingerprint/explain.js';
 import type { Fingerprint } from '../fingerprint/fingerprint.js';
-import type { StepRecord } from '../fingerprint/state.js';
+import type { LastRun } from '../fingerprint/state.js';
 
 export interface PlannedStep {
   readonly step: string;
@@ -17,7 +17,7 @@ export interface PlannedStep {
   readonly reasons: readonly Reason[];
   readonly failures?: readonly Failure[];
   readonly fingerprint?: Fingerprint;
-  readonly record?: StepRecord;
+  readonly record?: LastRun;
 }
 
 export async function planSteps(options: {
