@@ -10,14 +10,8 @@ import type { StepExecutor, StepOutputs } from '../executors/types.js';
 import { explainFingerprints, type Reason } from './explain.js';
 import { type Fingerprint, fingerprintHash, makeFingerprint, normaliseConfig } from './fingerprint.js';
 import type { HashCache } from './hash-cache.js';
-import {
-  hashInputs,
-  inputsDigest,
-  listInputs,
-  type StatedInput,
-  type StatKey,
-  statInputs,
-} from './inputs.js';
+import { hashInputs, inputsDigest, type StatedInput, type StatKey, statInputs } from './inputs.js';
+import { listInputs } from './list-inputs.js';
 import { readStamp, type StampDigests } from './stamp.js';
 import { checkOutputs, type LastRun, readRecord, recordedOutputs, stepDir } from './state.js';
 import type { ToolVersions } from './tools.js';

@@ -1,61 +1,11 @@
 /**
- * Expanding a step's InputSpec into the files to hash, and hashing them (stat-cached). Symlinks are
+ * Stating and hashing a step's input files (listed by list-inputs.ts), stat-cached. Symlinks are
  * not followed: a link's target text is what gets hashed.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
-import picomatch from 'picomatch';
-import { glob } from 'tinyglobby';
-import type { InputSpec } from '../executors/types.js';
+import { lstatSync, readlinkSync, type Stats } from 'node:fs';
+import { relative } from 'node:path';
 import type { HashCache } from './hash-cache.js';
-
-function walk(dir: string, out: string[]): void {
-  let entries: import('node:fs').Dirent[];
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) walk(path, out);
-    else out.push(path);
-  }
-}
-
-/** Absolute paths of every input file, sorted, without duplicates. */
-export async function listInputs(spec: InputSpec, projectDir: string): Promise<string[]> {
-  const files = new Set<string>(spec.files.map((f) => resolve(projectDir, f)));
-  for (const dir of spec.dirs) {
-    const found: string[] = [];
-    walk(resolve(projectDir, dir), found);
-    for (const f of found) files.add(f);
-  }
-  // Crawl from each pattern's static base: `src/5/*.txt` must not walk all of `src/`.
-  const byBase = new Map<string, string[]>();
-  for (const pattern of spec.globs) {
-    const scan = picomatch.scan(pattern);
-    if (!scan.isGlob) {
-      const path = resolve(projectDir, pattern);
-      if (lstatSync(path, { throwIfNoEntry: false })?.isFile()) files.add(path);
-      continue;
-    }
-    byBase.set(scan.base, [...(byBase.get(scan.base) ?? []), scan.glob]);
-  }
-  for (const [base, patterns] of byBase) {
-    const matched = await glob(patterns, {
-      cwd: resolve(projectDir, base || '.'),
-      absolute: true,
-      dot: true,
-      onlyFiles: true,
-      followSymbolicLinks: false,
-      expandDirectories: false,
-    });
-    for (const f of matched) files.add(f);
-  }
-  return [...files].sort();
-}
 
 const MISSING = 'missing';
 

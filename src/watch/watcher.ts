@@ -20,7 +20,7 @@ import type { Project } from '../config/model.js';
 import type { Emit, KiwiboxEvent } from '../core/events.js';
 import type { ExecutorLookup } from '../executors/registry.js';
 import type { FingerprintServices } from '../fingerprint/decide.js';
-import { listInputs } from '../fingerprint/inputs.js';
+import { listInputs } from '../fingerprint/list-inputs.js';
 import { readRecord } from '../fingerprint/state.js';
 import { dependentsOf, selectSteps, topologicalOrder } from '../graph/graph.js';
 import { planSteps } from '../scheduler/plan.js';
