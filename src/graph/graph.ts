@@ -98,16 +98,25 @@ export function topologicalOrder(project: Project, graph: StepGraph): string[] {
   const order = [...project.steps.keys()];
   const rank = new Map(order.map((id, i) => [id, i]));
   const indegree = new Map(order.map((id) => [id, graph.predecessors(id)?.length ?? 0]));
-  const ready = order.filter((id) => indegree.get(id) === 0);
+  // Ranks of ready steps, kept sorted (binary insertion: re-sorting per step was quadratic).
+  const ready = order.flatMap((id, i) => (indegree.get(id) === 0 ? [i] : []));
   const result: string[] = [];
-  while (ready.length) {
-    ready.sort((a, b) => (rank.get(a) ?? 0) - (rank.get(b) ?? 0));
-    const id = ready.shift() as string;
+  for (let head = 0; head < ready.length; ) {
+    const id = order[ready[head++] as number] as string;
     result.push(id);
     for (const next of graph.successors(id) ?? []) {
       const left = (indegree.get(next) ?? 0) - 1;
       indegree.set(next, left);
-      if (left === 0) ready.push(next);
+      if (left !== 0) continue;
+      const r = rank.get(next) ?? 0;
+      let lo = head;
+      let hi = ready.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if ((ready[mid] as number) < r) lo = mid + 1;
+        else hi = mid;
+      }
+      ready.splice(lo, 0, r);
     }
   }
   return result;

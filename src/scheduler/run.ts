@@ -39,6 +39,8 @@ export async function runSteps(options: RunOptions): Promise<RunSummary> {
   let firstFailure: RunSummary['firstFailure'];
   let free = jobs;
   let stopStarting = false;
+  /** A step failed since dependencies were last checked (the first check also finds missing ones). */
+  let dependencyFailed = true;
 
   // Dependencies outside the selection (watch mode runs a subset) count with their last record.
   for (const step of steps) {
@@ -94,24 +96,32 @@ export async function runSteps(options: RunOptions): Promise<RunSummary> {
       running.delete(step.id);
       state.set(step.id, outcome.status);
       if (outcome.status === 'ok') done.set(step.id, { outputs: outcome.outputs, token: outcome.token });
-      else if (!options.keepGoing) stopStarting = true;
+      else {
+        dependencyFailed = true;
+        if (!options.keepGoing) stopStarting = true;
+      }
     });
     running.set(step.id, promise);
   };
 
-  // Only pending steps are scanned: a long no-op run must not be quadratic in its step count.
+  // Only pending steps are scanned, for failed dependencies only after a failure, and only until the
+  // slots are full: a long no-op run must not be quadratic in its step count.
   let pending = steps;
   for (;;) {
     if (options.signal.aborted) stopStarting = true;
-    for (const step of pending) {
-      const bad = step.deps.find(
-        (d) => state.get(d) === 'failed' || state.get(d) === 'skipped' || (!state.has(d) && !done.has(d)),
-      );
-      if (bad !== undefined) skip(step, 'dependency-failed', bad);
+    if (dependencyFailed) {
+      dependencyFailed = false;
+      for (const step of pending) {
+        const bad = step.deps.find(
+          (d) => state.get(d) === 'failed' || state.get(d) === 'skipped' || (!state.has(d) && !done.has(d)),
+        );
+        if (bad !== undefined) skip(step, 'dependency-failed', bad);
+      }
     }
     if (!stopStarting) {
       for (const step of pending) {
-        if (state.get(step.id) !== 'pending' || free === 0) continue;
+        if (free === 0) break;
+        if (state.get(step.id) !== 'pending') continue;
         if (!step.deps.every((d) => state.get(d) === 'ok' || (!state.has(d) && done.has(d)))) continue;
         const weight = weightOf(step);
         if (weight > free) continue;
