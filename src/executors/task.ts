@@ -4,7 +4,6 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { glob, isDynamicPattern } from 'tinyglobby';
 import type { TaskStep } from '../config/model.js';
 import { fail, ok, type Result } from '../core/result.js';
 import { runProcess } from './process.js';
@@ -12,6 +11,8 @@ import type { StepExecutor, StepOutputs } from './types.js';
 
 /** Absolute output paths; literal paths must exist, globs may match nothing. */
 export async function taskOutputs(step: TaskStep, projectDir: string): Promise<Result<string[]>> {
+  // Loaded here, after a run: deciding that a task is fresh needs no glob crawler.
+  const { glob, isDynamicPattern } = await import('tinyglobby');
   const files: string[] = [];
   const missing: string[] = [];
   for (const pattern of step.outputs) {

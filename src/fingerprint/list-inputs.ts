@@ -57,10 +57,11 @@ function singleDirectory(cwd: string, pattern: string): string[] | undefined {
   } catch {
     return [];
   }
+  const names: string[] = [];
+  for (const entry of entries) if (entry.isFile() && match(entry.name)) names.push(entry.name);
+  // Sorted as names, cheaper than as full paths with their long common prefix (same order).
   const prefix = prefixOf(cwd);
-  const found: string[] = [];
-  for (const entry of entries) if (entry.isFile() && match(entry.name)) found.push(prefix + entry.name);
-  return found;
+  return names.sort().map((name) => prefix + name);
 }
 
 /** Absolute paths of the regular files under `cwd` matching any of `patterns`. */
@@ -107,5 +108,10 @@ export async function listInputs(spec: InputSpec, projectDir: string): Promise<s
   for (const [base, patterns] of byBase) {
     for (const f of await globFiles(resolve(projectDir, base || '.'), patterns)) files.add(f);
   }
-  return [...files].sort();
+  const list = [...files];
+  // A single glob's files usually arrive sorted: checking is cheaper than sorting again.
+  for (let i = 1; i < list.length; i++) {
+    if ((list[i - 1] as string) > (list[i] as string)) return list.sort();
+  }
+  return list;
 }
