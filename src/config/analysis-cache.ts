@@ -8,7 +8,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../fingerprint/atomic.js';
 import type { Project, Step } from './model.js';
 
@@ -27,21 +29,27 @@ interface Stored {
 
 let stamp: string | undefined;
 
-/** Identity of the analyser: a rebuilt or upgraded kiwibox never trusts an older analysis. */
+/**
+ * Identity of the analyser: a rebuilt or upgraded kiwibox (or YAML parser, or schema validator)
+ * never trusts an older analysis.
+ */
 function codeStamp(): string {
   if (stamp !== undefined) return stamp;
   const parts: string[] = [];
-  const here = new URL('.', import.meta.url);
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const require = createRequire(import.meta.url);
   const files = [
     ...readdirSync(here)
       .sort()
-      .map((name) => new URL(name, here)),
-    new URL('../../schema/kiwibox.schema.json', import.meta.url),
-    new URL('../../package.json', import.meta.url),
+      .map((name) => join(here, name)),
+    fileURLToPath(new URL('../../schema/kiwibox.schema.json', import.meta.url)),
+    fileURLToPath(new URL('../../package.json', import.meta.url)),
+    require.resolve('yaml/package.json'),
+    require.resolve('ajv/package.json'),
   ];
-  for (const url of files) {
-    const st = statSync(url, { throwIfNoEntry: false });
-    parts.push(`${url.pathname}:${st?.size}:${st?.mtimeMs}`);
+  for (const file of files) {
+    const st = statSync(file, { throwIfNoEntry: false });
+    parts.push(`${file}:${st?.size}:${st?.mtimeMs}`);
   }
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
     version?: string;
