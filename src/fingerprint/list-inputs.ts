@@ -105,10 +105,14 @@ export async function listInputs(spec: InputSpec, projectDir: string): Promise<s
     }
     byBase.set(scan.base, [...(byBase.get(scan.base) ?? []), scan.glob]);
   }
+  let list: string[] | undefined;
   for (const [base, patterns] of byBase) {
-    for (const f of await globFiles(resolve(projectDir, base || '.'), patterns)) files.add(f);
+    const found = await globFiles(resolve(projectDir, base || '.'), patterns);
+    // The common case, one glob and nothing else, has no duplicates to drop.
+    if (!files.size && byBase.size === 1 && patterns.length === 1) list = found;
+    else for (const f of found) files.add(f);
   }
-  const list = [...files];
+  list ??= [...files];
   // A single glob's files usually arrive sorted: checking is cheaper than sorting again.
   for (let i = 1; i < list.length; i++) {
     if ((list[i - 1] as string) > (list[i] as string)) return list.sort();

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { glob } from 'tinyglobby';
 import { afterAll, describe, expect, it } from 'vitest';
-import { globFiles } from '../../src/fingerprint/list-inputs.js';
+import { globFiles, listInputs } from '../../src/fingerprint/list-inputs.js';
 import { TempProject } from '../support/project.js';
 
 describe('globFiles', () => {
@@ -62,5 +62,28 @@ describe('globFiles', () => {
 
   it('lists nothing in a directory that is not there', async () => {
     expect(await globFiles(p.path('nope'), ['*.txt'])).toEqual([]);
+  });
+
+  it('lists every input once, sorted, whatever the mix of files, dirs and globs', async () => {
+    const list = (globs: string[], files: string[] = [], dirs: string[] = []) =>
+      listInputs({ globs, files, dirs }, p.dir).then((l) => l.map((f) => f.slice(p.dir.length + 1)));
+    expect(await list(['f*.txt'])).toEqual(['f1.txt', 'f2.txt']);
+    expect(await list(['f*.txt', '*1.txt', 'sub/*.txt'])).toEqual(['f1.txt', 'f2.txt', 'sub/deep.txt']);
+    expect(await list(['*.c', 'f1.txt'], ['b.c', 'nope'], ['sub'])).toEqual([
+      'b.c',
+      'f1.txt',
+      'nope',
+      'sub/deep.txt',
+    ]);
+    expect(await list(['**/*.txt'])).toEqual(
+      (
+        await glob(['**/*.txt'], {
+          cwd: p.dir,
+          dot: true,
+          followSymbolicLinks: false,
+          expandDirectories: false,
+        })
+      ).sort(),
+    );
   });
 });
