@@ -6,6 +6,7 @@
 import type { PodmanSettings } from '../../config/model.js';
 import { type Failure, fail, failWith, ok, type Result } from '../../core/result.js';
 import { type ProcessResult, runProcess } from '../process.js';
+import type { ExecutorContext } from '../types.js';
 import { isFullyQualified, tlsArgs } from './refs.js';
 
 /** Global flags for the configured store; podman's defaults where a setting is unset. */
@@ -43,6 +44,17 @@ export class PodmanSession {
   private readonly owned: Owned = { imageMounts: [], containerMounts: new Set(), containers: new Set() };
 
   constructor(private readonly options: PodmanSessionOptions) {}
+
+  /** The session a running step uses: its project's store, its temp dir, its abort signal and log. */
+  static forRun(step: string, ctx: ExecutorContext): PodmanSession {
+    return new PodmanSession({
+      settings: ctx.project.podman,
+      cwd: ctx.tmpDir,
+      signal: ctx.signal,
+      step,
+      onLine: (line) => ctx.output(line, 'stderr'),
+    });
+  }
 
   /**
    * Runs `podman <store flags> ARGS`; `signal: false` for cleanup calls that must run after an abort.

@@ -194,13 +194,7 @@ export const stackExecutor: StepExecutor<StackStep> = {
     if (!images.ok) return images;
     const description = await checkDescription(step);
     if (!description.ok) return description;
-    const session = new PodmanSession({
-      settings: ctx.project.podman,
-      cwd: ctx.tmpDir,
-      signal: ctx.signal,
-      step: step.id,
-      onLine: (line) => ctx.output(line, 'stderr'),
-    });
+    const session = PodmanSession.forRun(step.id, ctx);
     const ids: string[] = [];
     try {
       for (const image of images.value) {

@@ -139,13 +139,7 @@ export const stashExecutor: StepExecutor<StashStep> = {
     }
     const ref = localRef(step.name, step.tag);
     const changes = stashChanges((await rootAuthor(root.value)) ?? '');
-    const session = new PodmanSession({
-      settings: ctx.project.podman,
-      cwd: ctx.tmpDir,
-      signal: ctx.signal,
-      step: step.id,
-      onLine: (line) => ctx.output(line, 'stderr'),
-    });
+    const session = PodmanSession.forRun(step.id, ctx);
     try {
       await session.removeStaleWork();
       const base = await previousStash(session, step.name, step.tag);
