@@ -38,18 +38,21 @@ interface Options {
   readonly upstream: ReadonlyMap<string, string>;
   readonly force: boolean;
   readonly signal: AbortSignal;
+  /** The inputs digest, if another thread already took it (see prefetch.ts). */
+  readonly prefetched?: string;
 }
 
 /** Everything of the fingerprint but the file hashes, which only the stats stand for so far. */
 interface Probe {
-  readonly inputs: StatedInput[];
+  /** Undefined when the digest was prefetched: stated only if the full path needs them. */
+  readonly inputs: StatedInput[] | undefined;
   readonly rest: Omit<Fingerprint, 'format' | 'platform' | 'files'>;
   readonly digests: StampDigests;
 }
 
 async function probe(options: Options): Promise<Result<Probe>> {
   const { step, project, executor, services } = options;
-  const inputs = statInputs(await listInputs(executor.inputs(step, project), project.dir), project.dir);
+  const inputs = options.prefetched === undefined ? await statedInputs(options) : undefined;
   const tools: Record<string, string> = {};
   for (const tool of executor.tools(step, project)) tools[tool] = await services.tools.version(tool);
   let extra: Record<string, string> = {};
@@ -63,9 +66,14 @@ async function probe(options: Options): Promise<Result<Probe>> {
   const rest = { kind: step.kind, config: normaliseConfig(step, project.dir), tools, upstream, extra };
   const digests = {
     rest: fingerprintHash(makeFingerprint({ ...rest, files: {} })),
-    inputs: inputsDigest(inputs),
+    inputs: inputs ? inputsDigest(inputs) : (options.prefetched as string),
   };
   return ok({ inputs, rest, digests });
+}
+
+async function statedInputs(options: Options): Promise<StatedInput[]> {
+  const { step, project, executor } = options;
+  return statInputs(await listInputs(executor.inputs(step, project), project.dir), project.dir);
 }
 
 export interface Decision {
@@ -106,7 +114,8 @@ export async function fingerprintAndDecide(options: Options): Promise<Result<Dec
   const dir = stepDir(project.stateDir, step.id);
   const probed = await probe(options);
   if (!probed.ok) return probed;
-  const { inputs, rest, digests } = probed.value;
+  const { rest } = probed.value;
+  let { inputs, digests } = probed.value;
   const stamp = readStamp(dir);
   const vouched = stamp?.rest === digests.rest && stamp.inputs === digests.inputs;
   if (stamp && vouched && !options.force && !(await outputReasons(options, stamp)).length) {
@@ -114,6 +123,11 @@ export async function fingerprintAndDecide(options: Options): Promise<Result<Dec
     return ok({ decision, inputStats: {}, digests, staleStamp: false });
   }
 
+  if (!inputs) {
+    // Hashes and the stamp to write must come from one and the same look at the inputs.
+    inputs = await statedInputs(options);
+    digests = { ...digests, inputs: inputsDigest(inputs) };
+  }
   const record = readRecord(project.stateDir, step.id);
   const known = record?.inputStats
     ? { files: record.fingerprint.files, stats: record.inputStats }
@@ -126,7 +140,9 @@ export async function fingerprintAndDecide(options: Options): Promise<Result<Dec
       decision: { fingerprint, hash, reasons, record: last },
       inputStats: stats,
       digests,
-      staleStamp: !reasons.length && (!vouched || stamp?.hash !== hash),
+      staleStamp:
+        !reasons.length &&
+        (stamp?.hash !== hash || stamp.rest !== digests.rest || stamp.inputs !== digests.inputs),
     });
   if (options.force) return decided([{ type: 'forced' }], record);
   if (!record) return decided([{ type: 'never-ran' }]);

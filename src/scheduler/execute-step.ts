@@ -18,6 +18,7 @@ import {
   fingerprintAndDecide,
   upstreamToken,
 } from '../fingerprint/decide.js';
+import type { InputPrefetch } from '../fingerprint/prefetch.js';
 import { writeStamp } from '../fingerprint/stamp.js';
 import { dropRecord, readRecord, recordedOutputs, stepDir, writeRecord } from '../fingerprint/state.js';
 import { acquireStepLock } from './lock.js';
@@ -37,10 +38,17 @@ export interface ExecuteStepOptions {
   readonly force: boolean;
   readonly signal: AbortSignal;
   readonly emit: Emit;
+  /** Input digests taken on another thread, for the first decision only. */
+  readonly prefetch?: InputPrefetch;
 }
 
-function decideStep(options: ExecuteStepOptions, executor: StepExecutor): Promise<Result<Decided>> {
+function decideStep(
+  options: ExecuteStepOptions,
+  executor: StepExecutor,
+  prefetched?: string,
+): Promise<Result<Decided>> {
   return fingerprintAndDecide({
+    prefetched,
     step: options.step,
     project: options.project,
     executor,
@@ -132,7 +140,7 @@ export async function executeStep(options: ExecuteStepOptions): Promise<StepOutc
       },
     ]);
   }
-  let decided = await decideStep(options, executor);
+  let decided = await decideStep(options, executor, options.prefetch?.take(step.id));
   if (!decided.ok) return failed(decided.error);
   const early = fresh(decided.value);
   if (early) {
@@ -140,6 +148,8 @@ export async function executeStep(options: ExecuteStepOptions): Promise<StepOutc
     return early;
   }
 
+  // Something may run now: digests another thread took earlier can no longer be trusted.
+  options.prefetch?.stop();
   const lock = acquireStepLock(project.stateDir, step.id);
   if ('owner' in lock)
     return failed([

@@ -9,6 +9,7 @@ import type { Failure } from '../core/result.js';
 import type { ExecutorLookup } from '../executors/registry.js';
 import type { StepOutputs } from '../executors/types.js';
 import { type FingerprintServices, upstreamToken } from '../fingerprint/decide.js';
+import { InputPrefetch } from '../fingerprint/prefetch.js';
 import { readRecord, recordedOutputs } from '../fingerprint/state.js';
 import { executeStep, type StepOutcome } from './execute-step.js';
 
@@ -52,6 +53,17 @@ export async function runSteps(options: RunOptions): Promise<RunSummary> {
     }
   }
 
+  // A no-op run is mostly listing and stating inputs: a second thread takes part of it.
+  const prefetch = options.force
+    ? undefined
+    : InputPrefetch.start({
+        projectDir: project.dir,
+        steps: steps.flatMap((step) => {
+          const executor = options.lookup(step);
+          return executor ? [{ id: step.id, spec: executor.inputs(step as never, project) }] : [];
+        }),
+      });
+
   emit({ type: 'run-started', steps: options.order, jobs });
   for (const step of steps) emit({ type: 'step-queued', step: step.id, kind: step.kind });
 
@@ -91,6 +103,7 @@ export async function runSteps(options: RunOptions): Promise<RunSummary> {
       force: options.force,
       signal: options.signal,
       emit: countEvents,
+      prefetch,
     }).then((outcome: StepOutcome) => {
       free += weight;
       running.delete(step.id);
@@ -135,7 +148,7 @@ export async function runSteps(options: RunOptions): Promise<RunSummary> {
   for (const step of steps) {
     if (state.get(step.id) === 'pending') skip(step, options.signal.aborted ? 'aborted' : 'stopped');
   }
-  await Promise.all([options.services.cache.save(), options.services.tools.save()]);
+  await Promise.all([options.services.cache.save(), options.services.tools.save(), prefetch?.close()]);
   const summary: RunSummary = {
     ...counts,
     durationMs: Date.now() - started,
