@@ -28,8 +28,15 @@ export interface BuildKeys {
 
 /** A fresh ed25519 pair; `comment` ends up in the public line (e.g. `kiwibox-<step>`). */
 export function generateKeyPair(comment = 'kiwibox'): KeyPair {
-  const pair = utils.generateKeyPairSync('ed25519', { comment });
-  return { privateKey: pair.private, publicKey: pair.public };
+  // ssh2 1.x writes an ed25519 key whose public half starts with a zero byte with that byte dropped
+  // (one key in 256), and then cannot parse it back: such a pair is drawn again.
+  for (let attempt = 0; attempt < 32; attempt++) {
+    const pair = utils.generateKeyPairSync('ed25519', { comment });
+    if (!(utils.parseKey(pair.public) instanceof Error) && !(utils.parseKey(pair.private) instanceof Error)) {
+      return { privateKey: pair.private, publicKey: pair.public };
+    }
+  }
+  throw new Error('ssh2 generated 32 ed25519 keys in a row that it cannot parse');
 }
 
 /** Host and client key pairs for one build. */
