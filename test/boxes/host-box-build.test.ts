@@ -95,6 +95,17 @@ describe.skipIf(skip !== undefined || hostBoxArch() !== 'x86_64')(
       expect(second.exitCode).toBe(0);
       expect(stepsWith(second.stdout, 'step-fresh').sort()).toEqual(['host', 'root', 'tiny']);
       expect(stepsWith(second.stdout, 'step-started')).toEqual([]);
+
+      // The upstream command line with `--box host`: the same build as a one-step pipeline.
+      const compat = ['--reporter', 'ndjson', 'boxbuild', '--box', 'host', '--'];
+      const built = ['--description', 'description', '--target-dir', 'out/compat'];
+      const third = await p.kiwibox([...compat, ...built], env, user);
+      expect(third.exitCode, third.stdout.slice(-3000)).toBe(0);
+      expect(stepsWith(third.stdout, 'step-succeeded').sort()).toEqual(['box', 'build']);
+      expect(readFileSync(p.path('out/compat/result.code'), 'utf8').trim()).toBe('0');
+      expect(readdirSync(p.path('out/compat'))).toContain(image);
+      const again = await p.kiwibox([...compat, ...built], env, user);
+      expect(stepsWith(again.stdout, 'step-fresh').sort()).toEqual(['box', 'build']);
     }, 1_500_000);
   },
 );

@@ -31,6 +31,7 @@ export interface BoxbuildOptions {
 }
 
 const COMMAND_LINE = '<command line>';
+const HOST_BOX = 'host';
 
 /** Splits what follows `--` into kiwibox's own keys and the remaining kiwi-ng build options. */
 function splitBuildArgs(args: readonly string[]) {
@@ -87,13 +88,15 @@ export function boxbuildProject(options: {
   }
   const sharing: Sharing = opts.virtiofsSharing ? 'virtiofs' : opts.sshfsSharing ? 'sshfs' : '9p';
   const stateDir = resolve(cwd, '.kiwibox');
+  // `--box host` is the host box (no official box has that name): the host's kiwi-ng in a VM.
+  const host = opts.box === HOST_BOX;
   const box: BoxStep = {
     kind: 'box',
     id: 'box',
-    source: 'official',
+    source: host ? 'host' : 'official',
     name: opts.box,
-    memory: opts.boxMemory ?? '8G',
-    cpus: Number(opts.boxSmpCpus ?? 4),
+    memory: opts.boxMemory ?? (host ? '2G' : '8G'),
+    cpus: Number(opts.boxSmpCpus ?? (host ? 2 : 4)),
     arch: opts.aarch64 ? 'aarch64' : 'x86_64',
     accel: 'auto',
     raw: { 'update-check': opts.updateCheck, snapshot: opts.snapshot },
@@ -159,7 +162,7 @@ export function registerBoxbuildCommand(options: {
     .description(
       'kiwi-ng system boxbuild, compatible: kiwibox boxbuild --box NAME -- --description D --target-dir T [build options]',
     )
-    .requiredOption('--box <name>', 'official box name')
+    .requiredOption('--box <name>', 'official box name, or host for the host box')
     .option('--box-memory <size>', 'guest memory, e.g. 8G')
     .option('--box-smp-cpus <n>', 'guest vCPUs')
     .option('--9p-sharing', 'share with 9p (default)')
