@@ -12,6 +12,10 @@ import type { BuildStep, StackStep, Step } from './model.js';
 /** Locates `steps.<id>.<key>[.<index>]` in kiwibox.yaml. */
 export type Locator = (step: Step, key: string, index?: number) => Location;
 
+/** Locates a field by the ranges a step keeps of its own fields (`key` or `key.index`), else the step. */
+export const locateByFields: Locator = (step, key, index) =>
+  step.fields[index === undefined ? key : `${key}.${index}`] ?? step.location;
+
 function checkDescription(step: BuildStep | StackStep, at: Locator): Failure[] {
   if (step.description === undefined) return [];
   const read = readDescription(step.description, at(step, 'description'));

@@ -28,10 +28,8 @@ export interface LoadOptions {
 async function recheckFiles(project: Project): Promise<boolean> {
   const steps = [...project.steps.values()];
   if (steps.every((s) => s.kind === 'task')) return true;
-  const { checkSteps } = await import('./check-steps.js');
-  const at = (step: (typeof steps)[number], key: string, index?: number) =>
-    step.fields[index === undefined ? key : `${key}.${index}`] ?? step.location;
-  return checkSteps(steps, at).length === 0;
+  const { checkSteps, locateByFields } = await import('./check-steps.js');
+  return checkSteps(steps, locateByFields).length === 0;
 }
 
 /** Loads, validates and analyses a kiwibox.yaml. */

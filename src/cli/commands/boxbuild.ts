@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { checkSteps } from '../../config/check-steps.js';
+import { checkSteps, locateByFields } from '../../config/check-steps.js';
 import type { BoxStep, BuildStep, Project, Sharing } from '../../config/model.js';
 import { DEFAULT_BUILD_TIMEOUT } from '../../config/normalize.js';
 import { rememberSource } from '../../config/source.js';
@@ -131,12 +131,7 @@ export function boxbuildProject(options: {
     },
   };
   if (!failures.length) {
-    failures.push(
-      ...checkSteps(
-        [box, build],
-        (step, key, index) => step.fields[index === undefined ? key : `${key}.${index}`] ?? step.location,
-      ),
-    );
+    failures.push(...checkSteps([box, build], locateByFields));
   }
   const project: Project = {
     file: resolve(cwd, 'kiwibox.yaml'),
