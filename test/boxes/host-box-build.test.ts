@@ -11,21 +11,17 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execaSync } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensureHostBox, hostBoxArch } from '../../src/boxes/host-box.js';
 import { leftoverProcesses } from '../box/testbox.js';
 import { BIN, ROOT, stepsWith, TempProject } from '../support/project.js';
-import { missingRealTools } from '../support/real-tools.js';
+import { missingRealTools, testBoxStore } from '../support/real-tools.js';
 
 const skip = missingRealTools({ tools: ['qemu-system-x86_64', 'kiwi-ng', 'tar', 'busybox'], root: true });
 
-// Shared with host-box.test.ts, so the Debian kernel package is fetched once per machine.
-const store =
-  process.env.KIWIBOX_TEST_BOX_STORE ??
-  join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? tmpdir(), '.cache'), 'kiwibox', 'test-boxes');
+const store = testBoxStore();
 
 /** The unprivileged user the build runs as when the tests run as root (CI): nobody. */
 const NOBODY = 65534;

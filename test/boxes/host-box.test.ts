@@ -6,12 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpioArchive } from '../../src/boxes/cpio.js';
 import { ensureHostBox, hostBoxArch } from '../../src/boxes/host-box.js';
 import { HOST_INIT } from '../../src/boxes/host-init.js';
+import { testBoxStore } from '../support/real-tools.js';
 
-// The host box downloads the Debian kernel package once into a store shared by the host-box tests
-// (KIWIBOX_TEST_BOX_STORE, default under the user's cache) so repeated runs do not fetch it again.
-const store =
-  process.env.KIWIBOX_TEST_BOX_STORE ??
-  join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? tmpdir(), '.cache'), 'kiwibox', 'test-boxes');
+const store = testBoxStore();
 let scratch: string;
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'kiwibox-host-'));

@@ -3,6 +3,8 @@
  * in CI (CI=true) it fails: CI must never skip the real-tool tests.
  */
 import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 function has(tool: string): boolean {
   try {
@@ -30,4 +32,13 @@ export function missingRealTools(options: { tools: readonly string[]; root?: boo
 /** Debian mirror from apt's sources, as scripts/debian-mirror prints it. */
 export function debianMirror(root: string): string {
   return execFileSync(`${root}/scripts/debian-mirror`, { encoding: 'utf8' }).trim();
+}
+
+/**
+ * The box store the host-box tests share (KIWIBOX_TEST_BOX_STORE, default under the user's cache), so
+ * the Debian kernel package is fetched once per machine, not once per test file or run.
+ */
+export function testBoxStore(): string {
+  const cache = process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? tmpdir(), '.cache');
+  return process.env.KIWIBOX_TEST_BOX_STORE ?? join(cache, 'kiwibox', 'test-boxes');
 }
