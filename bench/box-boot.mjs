@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Boot-to-command: the test box's whole protocol run (boot, mount shares, kiwi-ng stand-in, bundle,
-// power off) through kiwibox's VM runner (dist/executors/box/vm.js) against a hand-written QEMU
+// power off) through kiwibox's VM runner (dist/executors/qemu/vm.js) against a hand-written QEMU
 // command for the same kernel/initrd, alternating, N runs each. Goal: ratio <= 1.05.
 //   npm run build && node bench/box-boot.mjs [RUNS]
 import { readFile, rm } from 'node:fs/promises';

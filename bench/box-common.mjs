@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 
-const { runVm } = await import(join(root, 'dist/executors/box/vm.js'));
+const { runVm } = await import(join(root, 'dist/executors/qemu/vm.js'));
 
 /** The x86_64 test box as a Box (built or found in the cache by scripts/testbox/build). */
 export function testBox() {

@@ -7,8 +7,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { HashCache } from '../dist/fingerprint/hash-cache.js';
 import { hashInputs } from '../dist/fingerprint/inputs.js';
+import { HashCache } from '../dist/state/hash-cache.js';
 
 const { values } = parseArgs({
   options: { mb: { type: 'string', default: '1024' }, runs: { type: 'string', default: '5' } },

@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { registerSharingBackend } from '../dist/executors/box/sharing.js';
-import { runVm } from '../dist/executors/box/vm.js';
-import { sshfsBackend } from '../dist/sftp/sshfs-share.js';
+import { registerSharingBackend } from '../dist/executors/qemu/sharing/index.js';
+import { sshfsBackend } from '../dist/executors/qemu/sharing/sshfs.js';
+import { runVm } from '../dist/executors/qemu/vm.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, fallback) => {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { PodmanSession, podmanGlobalArgs } from '../dist/executors/podman/podman.js';
 import { stackInto } from '../dist/executors/podman/stack.js';
 import { stashExecutor } from '../dist/executors/podman/stash.js';
-import { runProcess } from '../dist/executors/process.js';
+import { runProcess } from '../dist/process/run.js';
 
 const rounds = Number(process.argv[2] ?? 5);
 const work = await mkdtemp(join(tmpdir(), 'kiwibox-bench-stack-'));

@@ -2,7 +2,7 @@
  * A resolved box: the files and settings the QEMU executor boots. Box steps (official, local, host)
  * produce one; boxed builds consume it through the box step's outputs (`boxToData`/`boxFromData`).
  */
-import type { Arch } from '../config/model.js';
+import type { Arch } from '../core/model.js';
 
 export interface Box {
   readonly name: string;

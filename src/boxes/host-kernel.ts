@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { errorMessage, type Failure, failWith, ok, type Result } from '../core/result.js';
-import { runProcess } from '../executors/process.js';
+import { runProcess } from '../process/run.js';
 
 export interface KernelPackage {
   /** Real image package, e.g. linux-image-6.1.0-56-amd64. */

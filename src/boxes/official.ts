@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { errorMessage, failWith, ok, type Result } from '../core/result.js';
-import { runProcess } from '../executors/process.js';
+import { runProcess } from '../process/run.js';
 import { cachedDigest, rememberDigest } from './digest-cache.js';
 import { type DownloadProgress, downloadFile, fetchPublishedSha256, fetchText } from './download.js';
 import { type RegistryArch, type RegistryBox, resolveSource } from './registry.js';

@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
-import type { BoxStep } from '../config/model.js';
+import type { BoxStep } from '../core/model.js';
 import { type Failure, fail, ok, type Result } from '../core/result.js';
 import type { Box } from './box.js';
 import { cachedDigest } from './digest-cache.js';

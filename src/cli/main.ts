@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import type { Project } from '../config/model.js';
+import type { Project } from '../core/model.js';
 import { terminalOutput } from '../reporters/output.js';
 import type { GraphFormat } from './commands/graph.js';
 import { EXIT, globalOptions, type RawGlobalOptions } from './options.js';

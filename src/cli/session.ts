@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { type LoadedProject, loadProject } from '../config/load.js';
 import type { Failure } from '../core/result.js';
 import { fail, ok, type Result } from '../core/result.js';
-import { executorsFor } from '../executors/all.js';
+import { executorsFor } from '../executors/index.js';
 import type { ExecutorLookup } from '../executors/registry.js';
 import type { FingerprintServices } from '../fingerprint/decide.js';
-import { HashCache } from '../fingerprint/hash-cache.js';
-import { ToolVersions } from '../fingerprint/tools.js';
 import { selectSteps } from '../graph/graph.js';
 import type { Output } from '../reporters/output.js';
 import { type PlannedStep, planSteps } from '../scheduler/plan.js';
+import { HashCache } from '../state/hash-cache.js';
+import { ToolVersions } from '../state/tools.js';
 import type { GlobalOptions } from './options.js';
 
 export interface Session extends LoadedProject {

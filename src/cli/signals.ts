@@ -1,6 +1,6 @@
 /**
  * Ctrl-C: the first one aborts the run (running steps get SIGTERM, then SIGKILL after a delay); a
- * second one exits at once, killing every process group still alive (see executors/process.ts).
+ * second one exits at once, killing every process group still alive (see process/run.ts).
  */
 export function interruptController(onSecond: () => void): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();

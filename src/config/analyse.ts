@@ -5,12 +5,12 @@
  */
 import { dirname, join } from 'node:path';
 import { type Document, LineCounter, parseDocument } from 'yaml';
+import type { Project } from '../core/model.js';
 import { type Failure, fail, ok, type Result } from '../core/result.js';
 import { buildGraph, findCycles } from '../graph/graph.js';
 import { checkSteps } from './check-steps.js';
 import { expandEnv } from './env.js';
 import type { LoadedProject } from './load.js';
-import type { Project } from './model.js';
 import { draftSteps, podmanSettings } from './normalize.js';
 import { resolveReferences } from './references.js';
 import { validateSchema } from './schema.js';

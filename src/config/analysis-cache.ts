@@ -11,8 +11,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../fingerprint/atomic.js';
-import type { Project, Step } from './model.js';
+import { writeFileAtomic } from '../core/fs.js';
+import type { Project, Step } from '../core/model.js';
 
 /** Bumped when the stored shape changes. */
 const FORMAT = 1;

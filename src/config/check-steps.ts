@@ -3,11 +3,11 @@
  * requested type and profiles, and kiwi-args are options kiwi-ng takes.
  */
 import { existsSync } from 'node:fs';
+import type { BuildStep, StackStep, Step } from '../core/model.js';
 import type { Failure, Location } from '../core/result.js';
-import { checkGuestArgs } from '../executors/box/guest-cmdline.js';
 import { checkKiwiArgs } from '../kiwi/build-options.js';
 import { readDescription } from '../kiwi/description.js';
-import type { BuildStep, StackStep, Step } from './model.js';
+import { checkGuestArgs } from '../kiwi/guest-protocol.js';
 
 /** Locates `steps.<id>.<key>[.<index>]` in kiwibox.yaml. */
 export type Locator = (step: Step, key: string, index?: number) => Location;

@@ -4,11 +4,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import type { Project } from '../core/model.js';
 import { errorMessage, fail, ok, type Result } from '../core/result.js';
+import { rememberSource } from '../core/source.js';
 import { buildGraph, type StepGraph } from '../graph/graph.js';
 import { AnalysisCache } from './analysis-cache.js';
-import type { Project } from './model.js';
-import { rememberSource } from './source.js';
 
 export interface LoadedProject {
   readonly project: Project;

@@ -4,7 +4,6 @@
  */
 import { resolve } from 'node:path';
 import type { Document } from 'yaml';
-import type { Location } from '../core/result.js';
 import type {
   BoxStep,
   BuildStep,
@@ -15,7 +14,8 @@ import type {
   Step,
   StepKind,
   TaskStep,
-} from './model.js';
+} from '../core/model.js';
+import type { Location } from '../core/result.js';
 import { locate } from './yaml-ast.js';
 
 /** YAML section of each step kind. */

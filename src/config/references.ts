@@ -2,10 +2,11 @@
  * Semantic pass over drafted steps: unique ids across sections, every name a step refers to exists
  * and is of the right kind, stash roots and stack images resolved, and the final edge lists.
  */
+
+import type { StackStep, StashStep, Step, StepKind } from '../core/model.js';
 import type { Failure, Location } from '../core/result.js';
-import type { StackStep, StashStep, Step, StepKind } from './model.js';
+import { sourceText } from '../core/source.js';
 import type { StepDraft } from './normalize.js';
-import { sourceText } from './source.js';
 
 /** True for `host[:port]/path…` references (never a short name that podman would search for). */
 export function isFullyQualified(ref: string): boolean {

@@ -2,8 +2,9 @@
  * What the core tells the world. Logic emits these; reporters (src/reporters) render them and
  * nothing else prints.
  */
-import type { StepKind } from '../config/model.js';
+
 import type { Reason } from '../fingerprint/explain.js';
+import type { StepKind } from './model.js';
 import type { Failure } from './result.js';
 
 export type SkipReason = 'dependency-failed' | 'aborted' | 'stopped';

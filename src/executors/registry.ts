@@ -1,10 +1,11 @@
 /**
  * Which executor runs a step. Builds run on the host unless they name a box.
  */
-import type { Step } from '../config/model.js';
+
+import type { StepExecutor } from '../core/executor.js';
+import type { Step } from '../core/model.js';
 import { hostBuildExecutor } from './kiwi/host-build.js';
 import { taskExecutor } from './task.js';
-import type { StepExecutor } from './types.js';
 
 /** Executors that later parts (boxes, stashes, stacks) register. */
 export interface ExecutorSet {

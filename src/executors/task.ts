@@ -4,10 +4,10 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { TaskStep } from '../config/model.js';
+import type { StepExecutor, StepOutputs } from '../core/executor.js';
+import type { TaskStep } from '../core/model.js';
 import { fail, ok, type Result } from '../core/result.js';
-import { runProcess } from './process.js';
-import type { StepExecutor, StepOutputs } from './types.js';
+import { runProcess } from '../process/run.js';
 
 /** Absolute output paths; literal paths must exist, globs may match nothing. */
 export async function taskOutputs(step: TaskStep, projectDir: string): Promise<Result<string[]>> {

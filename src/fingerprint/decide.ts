@@ -4,17 +4,17 @@
  * of a large pipeline is mostly this shortcut).
  */
 import { createHash } from 'node:crypto';
-import type { Project, Step } from '../config/model.js';
+import type { StepExecutor, StepOutputs } from '../core/executor.js';
+import type { Project, Step } from '../core/model.js';
 import { fail, ok, type Result } from '../core/result.js';
-import type { StepExecutor, StepOutputs } from '../executors/types.js';
+import type { HashCache } from '../state/hash-cache.js';
+import { checkOutputs, type LastRun, readRecord, recordedOutputs, stepDir } from '../state/record.js';
+import { readStamp, type StampDigests } from '../state/stamp.js';
+import type { ToolVersions } from '../state/tools.js';
 import { explainFingerprints, type Reason } from './explain.js';
 import { type Fingerprint, fingerprintHash, makeFingerprint, normaliseConfig } from './fingerprint.js';
-import type { HashCache } from './hash-cache.js';
 import { hashInputs, inputsDigest, type StatedInput, type StatKey, statInputs } from './inputs.js';
 import { listInputs } from './list-inputs.js';
-import { readStamp, type StampDigests } from './stamp.js';
-import { checkOutputs, type LastRun, readRecord, recordedOutputs, stepDir } from './state.js';
-import type { ToolVersions } from './tools.js';
 
 export interface FingerprintServices {
   readonly cache: HashCache;

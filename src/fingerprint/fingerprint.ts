@@ -4,7 +4,7 @@
  * of their own fingerprint, which keeps fingerprints small.
  */
 import { createHash } from 'node:crypto';
-import type { Step } from '../config/model.js';
+import type { Step } from '../core/model.js';
 
 /** Bumped when the fingerprint's meaning changes: every step then re-runs once. */
 export const FINGERPRINT_FORMAT = 1;

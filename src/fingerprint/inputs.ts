@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { lstatSync, readlinkSync, type Stats } from 'node:fs';
 import { relative } from 'node:path';
-import type { HashCache } from './hash-cache.js';
+import type { HashCache } from '../state/hash-cache.js';
 
 const MISSING = 'missing';
 

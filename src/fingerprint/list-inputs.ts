@@ -5,7 +5,7 @@
 import { type Dirent, lstatSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import picomatch from 'picomatch';
-import type { InputSpec } from '../executors/types.js';
+import type { InputSpec } from '../core/executor.js';
 
 /** `dir` (normalised, absolute) with a slash to append entry names to: path.join costs µs a call. */
 const prefixOf = (dir: string) => (dir.endsWith('/') ? dir : `${dir}/`);

@@ -3,7 +3,7 @@
  * while the main thread works from the start, each step claimed by exactly one side.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { InputSpec } from '../executors/types.js';
+import type { InputSpec } from '../core/executor.js';
 import { inputsDigest, statInputs } from './inputs.js';
 import { listInputs } from './list-inputs.js';
 import { CLAIMED_BY_WORKER, DIGEST_BYTES, type PrefetchShared, STEP_DONE, STEP_FAILED } from './prefetch.js';

@@ -6,7 +6,7 @@
  * the worker looked, so every step is stated again by the main thread (`stop`).
  */
 import { Worker } from 'node:worker_threads';
-import type { InputSpec } from '../executors/types.js';
+import type { InputSpec } from '../core/executor.js';
 
 export const CLAIMED_BY_WORKER = 2;
 const CLAIMED_BY_MAIN = 1;

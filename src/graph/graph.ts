@@ -3,8 +3,8 @@
  * deterministic: ties are broken by declaration order.
  */
 import { alg, Graph } from '@dagrejs/graphlib';
-import type { Project, Step } from '../config/model.js';
 import { needLocation } from '../config/references.js';
+import type { Project, Step } from '../core/model.js';
 import type { Failure, Location, Result } from '../core/result.js';
 import { fail, ok } from '../core/result.js';
 

@@ -5,8 +5,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { rememberSource } from '../config/source.js';
 import { errorMessage, type Failure, fail, type Location, ok, type Result } from '../core/result.js';
+import { rememberSource } from '../core/source.js';
 
 export interface KiwiDescription {
   /** Absolute path of config.kiwi / config.xml / *.kiwi. */

@@ -8,8 +8,8 @@
  */
 import { relative } from 'node:path';
 import pc from 'picocolors';
-import { lineColOf, lineText, sourceText } from '../config/source.js';
 import type { Failure, Location } from '../core/result.js';
+import { lineColOf, lineText, sourceText } from '../core/source.js';
 
 export interface FormatOptions {
   /** Paths are printed relative to this directory. */

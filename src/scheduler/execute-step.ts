@@ -6,12 +6,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Project, Step } from '../config/model.js';
 import type { Emit } from '../core/events.js';
+import type { ExecutorContext, StepExecutor, StepOutputs } from '../core/executor.js';
+import type { Project, Step } from '../core/model.js';
 import type { Failure, Result } from '../core/result.js';
 import { errorMessage } from '../core/result.js';
 import type { ExecutorLookup } from '../executors/registry.js';
-import type { ExecutorContext, StepExecutor, StepOutputs } from '../executors/types.js';
 import {
   type Decided,
   type FingerprintServices,
@@ -19,10 +19,10 @@ import {
   upstreamToken,
 } from '../fingerprint/decide.js';
 import type { InputPrefetch } from '../fingerprint/prefetch.js';
-import { writeStamp } from '../fingerprint/stamp.js';
-import { dropRecord, readRecord, recordedOutputs, stepDir, writeRecord } from '../fingerprint/state.js';
-import { acquireStepLock } from './lock.js';
-import { StepLog } from './step-log.js';
+import { acquireStepLock } from '../state/lock.js';
+import { dropRecord, readRecord, recordedOutputs, stepDir, writeRecord } from '../state/record.js';
+import { writeStamp } from '../state/stamp.js';
+import { StepLog } from '../state/step-log.js';
 
 export type StepOutcome =
   | { readonly status: 'ok'; readonly outputs: StepOutputs; readonly token: string }

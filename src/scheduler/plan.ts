@@ -2,13 +2,13 @@
  * What `run` would do, without running anything: per step, fresh or run, and why. A step whose
  * dependency will run is reported as running too (its inputs are not known until then).
  */
-import type { Project, Step } from '../config/model.js';
+import type { Project, Step } from '../core/model.js';
 import type { Failure } from '../core/result.js';
 import type { ExecutorLookup } from '../executors/registry.js';
 import { type FingerprintServices, fingerprintAndDecide, upstreamToken } from '../fingerprint/decide.js';
 import type { Reason } from '../fingerprint/explain.js';
 import type { Fingerprint } from '../fingerprint/fingerprint.js';
-import type { LastRun } from '../fingerprint/state.js';
+import type { LastRun } from '../state/record.js';
 
 export interface PlannedStep {
   readonly step: string;

@@ -3,14 +3,15 @@
  * `jobs` slots (a step weighs what it uses: a box its vCPUs). After a failure no new step starts
  * (unless keepGoing); no step starts after a dependency failed; an abort stops everything.
  */
-import type { Project, Step } from '../config/model.js';
+
 import type { Emit, RunSummary, SkipReason } from '../core/events.js';
+import type { StepOutputs } from '../core/executor.js';
+import type { Project, Step } from '../core/model.js';
 import type { Failure } from '../core/result.js';
 import type { ExecutorLookup } from '../executors/registry.js';
-import type { StepOutputs } from '../executors/types.js';
 import { type FingerprintServices, upstreamToken } from '../fingerprint/decide.js';
 import { InputPrefetch } from '../fingerprint/prefetch.js';
-import { readRecord, recordedOutputs } from '../fingerprint/state.js';
+import { readRecord, recordedOutputs } from '../state/record.js';
 import { executeStep, type StepOutcome } from './execute-step.js';
 
 export interface RunOptions {

@@ -4,7 +4,7 @@
  */
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
-import type { Project, Step } from '../config/model.js';
+import type { Project, Step } from '../core/model.js';
 import { stagingPaths } from '../executors/kiwi/staging.js';
 import type { ExecutorLookup } from '../executors/registry.js';
 

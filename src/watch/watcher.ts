@@ -16,15 +16,15 @@ import { statSync } from 'node:fs';
 import { relative } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
 import { type LoadedProject, loadProject } from '../config/load.js';
-import type { Project } from '../config/model.js';
 import type { Emit, KiwiboxEvent } from '../core/events.js';
+import type { Project } from '../core/model.js';
 import type { ExecutorLookup } from '../executors/registry.js';
 import type { FingerprintServices } from '../fingerprint/decide.js';
 import { listInputs } from '../fingerprint/list-inputs.js';
-import { readRecord } from '../fingerprint/state.js';
 import { dependentsOf, selectSteps, topologicalOrder } from '../graph/graph.js';
 import { planSteps } from '../scheduler/plan.js';
 import { runSteps } from '../scheduler/run.js';
+import { readRecord } from '../state/record.js';
 import { InputMap } from './input-map.js';
 
 export interface WatchOptions {

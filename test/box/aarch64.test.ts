@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBoxedBuildExecutor } from '../../src/executors/box/boxed-build.js';
+import { createBoxedBuildExecutor } from '../../src/executors/qemu/boxed-build.js';
 import { buildTestBox, leftoverProcesses, testBox, testContext, tinyBoxedProject } from './testbox.js';
 
 let work: string;

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createBoxedBuildExecutor } from '../../src/executors/box/boxed-build.js';
+import { createBoxedBuildExecutor } from '../../src/executors/qemu/boxed-build.js';
 import {
   boxedProject,
   buildTestBox,

@@ -6,7 +6,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runVm } from '../../src/executors/box/vm.js';
+import { runVm } from '../../src/executors/qemu/vm.js';
 import { buildTestBox, leftoverProcesses, makeDescription, type TestBoxFiles, testBox } from './testbox.js';
 
 let files: TestBoxFiles;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { qemuArgv, qemuBinary } from '../../src/executors/box/qemu-argv.js';
+import { qemuArgv, qemuBinary } from '../../src/executors/qemu/qemu-argv.js';
 
 const x86 = {
   arch: 'x86_64' as const,

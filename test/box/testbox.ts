@@ -8,8 +8,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type Box, boxToData } from '../../src/boxes/box.js';
-import type { Arch, BoxStep, BuildStep, Project, Sharing, Step } from '../../src/config/model.js';
-import type { ExecutorContext, StepOutputs } from '../../src/executors/types.js';
+import type { ExecutorContext, StepOutputs } from '../../src/core/executor.js';
+import type { Arch, BoxStep, BuildStep, Project, Sharing, Step } from '../../src/core/model.js';
 
 const run = promisify(execFile);
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

@@ -6,8 +6,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { probeKvm, resolveAccel } from '../../src/executors/box/accel.js';
-import { runVm } from '../../src/executors/box/vm.js';
+import { probeKvm, resolveAccel } from '../../src/executors/qemu/accel.js';
+import { runVm } from '../../src/executors/qemu/vm.js';
 import { buildTestBox, leftoverProcesses, makeDescription, type TestBoxFiles, testBox } from './testbox.js';
 
 let files: TestBoxFiles;

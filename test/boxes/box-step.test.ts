@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { boxFromData } from '../../src/boxes/box.js';
-import { boxStepExecutor } from '../../src/boxes/box-step.js';
 import { registerBoxCommands } from '../../src/cli/commands/box.js';
-import type { BoxStep, Project } from '../../src/config/model.js';
-import type { ExecutorContext } from '../../src/executors/types.js';
+import type { ExecutorContext } from '../../src/core/executor.js';
+import type { BoxStep, Project } from '../../src/core/model.js';
+import { boxStepExecutor } from '../../src/executors/box-step.js';
 import { DISK, PACKAGES, publish, publishBox, REPO, TARBALL } from './fixture-box.js';
 import { type FixtureServer, startFixtureServer } from './fixture-server.js';
 

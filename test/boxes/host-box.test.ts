@@ -76,7 +76,7 @@ describe('host box boot', () => {
   // fails at a known point; what is asserted is that the host's own kiwi-ng ran in the guest (its log
   // in result.log) and reported through result.code.
   it('runs the host kiwi-ng inside the VM and reports through result.code', async () => {
-    const { runVm } = await import('../../src/executors/box/vm.js');
+    const { runVm } = await import('../../src/executors/qemu/vm.js');
     const { resolveBox } = await import('../../src/boxes/resolve.js');
     const desc = join(scratch, 'desc');
     const bundle = join(scratch, 'bundle');

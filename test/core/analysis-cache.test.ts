@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type LoadOptions, loadProject } from '../../src/config/load.js';
-import type { TaskStep } from '../../src/config/model.js';
+import type { TaskStep } from '../../src/core/model.js';
 import { normaliseConfig } from '../../src/fingerprint/fingerprint.js';
 import { MINIMAL_KIWI, TempProject } from '../support/project.js';
 

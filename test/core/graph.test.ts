@@ -3,7 +3,7 @@
  * re-sorting version on random graphs.
  */
 import { describe, expect, it } from 'vitest';
-import type { Project, Step } from '../../src/config/model.js';
+import type { Project, Step } from '../../src/core/model.js';
 import { buildGraph, type StepGraph, topologicalOrder } from '../../src/graph/graph.js';
 
 /** The straightforward version: sort the ready list before every pick. */

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, test } from 'vitest';
 import { registerStashCommands } from '../../src/cli/commands/stash.js';
-import type { Project } from '../../src/config/model.js';
+import type { Project } from '../../src/core/model.js';
 import { stackExecutor } from '../../src/executors/podman/stack.js';
 import { stashExecutor } from '../../src/executors/podman/stash.js';
 import { contextFor, kiwiBusyboxRoot, withPodmanFixture } from './fixtures.js';

@@ -45,7 +45,7 @@ describe('pipeline: stash → push → stack → image', () => {
     // The remote app image the stack takes by fully qualified reference.
     const importApp = async (tree: string, tag: string) => {
       const tar = join(fx.work, `${tag}.tar`);
-      const { runProcess } = await import('../../src/executors/process.js');
+      const { runProcess } = await import('../../src/process/run.js');
       await runProcess({ argv: ['tar', '-C', join(fx.work, tree), '-cf', tar, '.'], cwd: fx.work });
       await fx.store.podman(['import', '-q', tar, `localhost/app:${tag}`]);
       await fx.store.podman([

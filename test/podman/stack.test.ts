@@ -1,7 +1,7 @@
 import { lstat, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import type { StackStep, StashStep } from '../../src/config/model.js';
+import type { StackStep, StashStep } from '../../src/core/model.js';
 import { PodmanSession } from '../../src/executors/podman/podman.js';
 import { removeStaleScripts, stackExecutor, stackInto } from '../../src/executors/podman/stack.js';
 import { stashExecutor } from '../../src/executors/podman/stash.js';

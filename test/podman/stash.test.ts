@@ -1,7 +1,7 @@
 import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import type { BuildStep } from '../../src/config/model.js';
+import type { BuildStep } from '../../src/core/model.js';
 import { checkStackDescription } from '../../src/executors/podman/description.js';
 import { stashExecutor } from '../../src/executors/podman/stash.js';
 import { busyboxRoot, contextFor, projectOf, stashStep, withPodmanFixture } from './fixtures.js';

@@ -10,9 +10,12 @@ import { join } from 'node:path';
 import type { Connection, Server } from 'ssh2';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  officialBoxVariables,
+  startOfficialTunnel,
+} from '../../src/executors/qemu/sharing/official-tunnel.js';
+import { sshfsBackend } from '../../src/executors/qemu/sharing/sshfs.js';
 import { generateKeyPair, publicKeyBlob } from '../../src/sftp/keys.js';
-import { officialBoxVariables, startOfficialTunnel } from '../../src/sftp/official-tunnel.js';
-import { sshfsBackend } from '../../src/sftp/sshfs-share.js';
 import { createFixture, type Fixture, sftpBatch } from './fixture.js';
 
 const { Server: SshServer } = ssh2;

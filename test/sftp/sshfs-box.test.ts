@@ -11,10 +11,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBoxedBuildExecutor } from '../../src/executors/box/boxed-build.js';
-import { registerSharingBackend } from '../../src/executors/box/sharing.js';
-import { runVm } from '../../src/executors/box/vm.js';
-import { sshfsBackend } from '../../src/sftp/sshfs-share.js';
+import { createBoxedBuildExecutor } from '../../src/executors/qemu/boxed-build.js';
+import { registerSharingBackend } from '../../src/executors/qemu/sharing/index.js';
+import { sshfsBackend } from '../../src/executors/qemu/sharing/sshfs.js';
+import { runVm } from '../../src/executors/qemu/vm.js';
 import {
   leftoverProcesses,
   makeDescription,

@@ -6,9 +6,9 @@
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PodmanSettings } from '../../src/config/model.js';
+import type { PodmanSettings } from '../../src/core/model.js';
 import { podmanGlobalArgs } from '../../src/executors/podman/podman.js';
-import { runProcess } from '../../src/executors/process.js';
+import { runProcess } from '../../src/process/run.js';
 
 export interface TestStore {
   readonly dir: string;

@@ -4,7 +4,6 @@
  * Exit codes: 0 ok, 1 failure, 2 bad input.
  */
 import type { Command } from 'commander';
-import { progressLines } from '../../boxes/box-step.js';
 import { ensureHostBox, hostBoxArch } from '../../boxes/host-box.js';
 import { ensureOfficialBox, verifyOfficialBox } from '../../boxes/official.js';
 import { boxBaseUrl, findBox, loadRegistry, type Registry } from '../../boxes/registry.js';
@@ -17,6 +16,7 @@ import {
   safeName,
 } from '../../boxes/store.js';
 import type { Failure } from '../../core/result.js';
+import { progressLines } from '../../executors/box-step.js';
 
 /** Where the box commands print (backed by the lead's reporters). */
 export interface BoxCommandIo {

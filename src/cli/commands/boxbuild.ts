@@ -6,12 +6,12 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { checkSteps, locateByFields } from '../../config/check-steps.js';
-import type { BoxStep, BuildStep, Project, Sharing } from '../../config/model.js';
 import { DEFAULT_BUILD_TIMEOUT } from '../../config/normalize.js';
-import { rememberSource } from '../../config/source.js';
+import type { BoxStep, BuildStep, Project, Sharing } from '../../core/model.js';
 import type { Failure, Location } from '../../core/result.js';
-import { executorsFor } from '../../executors/all.js';
-import { createBoxedBuildExecutor } from '../../executors/box/boxed-build.js';
+import { rememberSource } from '../../core/source.js';
+import { executorsFor } from '../../executors/index.js';
+import { createBoxedBuildExecutor } from '../../executors/qemu/boxed-build.js';
 import type { Output } from '../../reporters/output.js';
 import { EXIT, type GlobalOptions } from '../options.js';
 

@@ -1,8 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { removeTree } from '../../executors/kiwi/mounts.js';
-import { readRecord, recordedOutputs, stepDir } from '../../fingerprint/state.js';
 import type { Output } from '../../reporters/output.js';
-import { stepLogPath } from '../../scheduler/step-log.js';
+import { readRecord, recordedOutputs, stepDir } from '../../state/record.js';
+import { stepLogPath } from '../../state/step-log.js';
 import { EXIT, type GlobalOptions } from '../options.js';
 import { openSession } from '../session.js';
 

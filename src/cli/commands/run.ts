@@ -1,5 +1,5 @@
-import type { Project } from '../../config/model.js';
-import { executorsFor } from '../../executors/all.js';
+import type { Project } from '../../core/model.js';
+import { executorsFor } from '../../executors/index.js';
 import type { ExecutorLookup } from '../../executors/registry.js';
 import { buildGraph, topologicalOrder } from '../../graph/graph.js';
 import { createReporter, defaultReporter } from '../../reporters/create.js';

@@ -3,7 +3,7 @@
  * `kiwibox stash --list`; also registers `kiwibox stackbuild` (stackbuild.ts).
  */
 import type { Command } from 'commander';
-import type { Project } from '../../config/model.js';
+import type { Project } from '../../core/model.js';
 import {
   type CompatPodmanOptions,
   compatPodmanSettings,

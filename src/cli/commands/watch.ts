@@ -1,4 +1,4 @@
-import { executorsFor } from '../../executors/all.js';
+import { executorsFor } from '../../executors/index.js';
 import { createReporter, defaultReporter } from '../../reporters/create.js';
 import { Watch } from '../../watch/watcher.js';
 import { EXIT, type GlobalOptions } from '../options.js';

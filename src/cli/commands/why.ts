@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import { describeReason } from '../../fingerprint/explain.js';
 import type { Output } from '../../reporters/output.js';
-import { stepLogPath } from '../../scheduler/step-log.js';
+import { stepLogPath } from '../../state/step-log.js';
 import { EXIT, type GlobalOptions } from '../options.js';
 import { planSession } from '../session.js';
 

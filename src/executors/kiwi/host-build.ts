@@ -3,10 +3,10 @@
  * dir only when kiwi-ng succeeded and its kiwi.result.json names files that exist.
  */
 import { join } from 'node:path';
-import type { BuildStep, StackStep } from '../../config/model.js';
+import type { StepExecutor, StepOutputs } from '../../core/executor.js';
+import type { BuildStep, StackStep } from '../../core/model.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import { checkKiwiArgs } from '../../kiwi/build-options.js';
-import type { StepExecutor, StepOutputs } from '../types.js';
 import { runKiwiNg } from './kiwi-ng.js';
 import { readKiwiResult } from './result-file.js';
 import { withStagingDir } from './staging.js';

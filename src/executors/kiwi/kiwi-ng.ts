@@ -3,7 +3,7 @@
  * before the `system <verb>` command, as kiwi-ng's docopt grammar wants.
  */
 import type { Result } from '../../core/result.js';
-import { type ProcessResult, runProcess } from '../process.js';
+import { type ProcessResult, runProcess } from '../../process/run.js';
 
 export interface KiwiNgOptions {
   /** `system build`, `system create`, `system prepare`, … */

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { runProcess } from '../process.js';
+import { runProcess } from '../../process/run.js';
 
 /** Mount points at or below `dir`, deepest first. */
 export function mountsBelow(dir: string): string[] {

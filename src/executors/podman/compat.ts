@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
-import type { PodmanSettings, Project, StackStep, StashStep, Step } from '../../config/model.js';
+import type { PodmanSettings, Project, StackStep, StashStep, Step } from '../../core/model.js';
 import { type Failure, fail, failWith, ok, type Result } from '../../core/result.js';
 import { splitNameTag, validateImageName, validateTag } from './names.js';
 import { registryOf } from './podman.js';

@@ -2,9 +2,9 @@
  * The images of a stack, as fully qualified references, and the digests remote ones point at now
  * (pinned in the stack's fingerprint, so a moved tag re-runs the stack).
  */
-import type { Project, StackStep } from '../../config/model.js';
+import type { Project, StackStep } from '../../core/model.js';
 import { type Failure, fail, ok, type Result } from '../../core/result.js';
-import { runProcess } from '../process.js';
+import { runProcess } from '../../process/run.js';
 import { localRef } from './names.js';
 import { isFullyQualified, type PodmanSession, registryOf, tlsArgs } from './podman.js';
 

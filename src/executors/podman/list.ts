@@ -2,7 +2,7 @@
  * Stashes as podman sees them: images with the KIWI meta label (kiwibox's and upstream's), with
  * their tags and layer counts. Pulled stashes are included (upstream listed only its own archives).
  */
-import type { PodmanSettings } from '../../config/model.js';
+import type { PodmanSettings } from '../../core/model.js';
 import { ok, type Result } from '../../core/result.js';
 import { PodmanSession } from './podman.js';
 import { LABEL_MAINTAINER, LABEL_META } from './stash.js';

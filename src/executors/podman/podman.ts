@@ -3,10 +3,11 @@
  * image names are fully qualified, and every mount or work container a session made is undone in
  * `cleanup()` (callers run it in `finally`, so also after an abort). `podman run` is never used.
  */
-import type { PodmanSettings } from '../../config/model.js';
+
+import type { ExecutorContext } from '../../core/executor.js';
+import type { PodmanSettings } from '../../core/model.js';
 import { type Failure, fail, failWith, ok, type Result } from '../../core/result.js';
-import { type ProcessResult, runProcess } from '../process.js';
-import type { ExecutorContext } from '../types.js';
+import { type ProcessResult, runProcess } from '../../process/run.js';
 import { isFullyQualified, tlsArgs } from './refs.js';
 
 /** Global flags for the configured store; podman's defaults where a setting is unset. */

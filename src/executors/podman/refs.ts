@@ -2,7 +2,7 @@
  * Image references: which registry a reference names, whether it is fully qualified, and the TLS
  * flag podman and skopeo get for it.
  */
-import type { PodmanSettings } from '../../config/model.js';
+import type { PodmanSettings } from '../../core/model.js';
 
 /** The registry host[:port] of a fully qualified reference, or undefined for a short name. */
 export function registryOf(ref: string): string | undefined {

@@ -4,7 +4,7 @@
  */
 import { chmod, stat } from 'node:fs/promises';
 import type { Result } from '../../core/result.js';
-import { runProcess } from '../process.js';
+import { runProcess } from '../../process/run.js';
 
 /** Root-tree content kiwibox never stashes (as upstream): the directories stay, their content goes. */
 export const STASH_EXCLUDES = ['/dev/*', '/proc/*', '/sys/*'] as const;

@@ -7,13 +7,13 @@
  */
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { StackStep } from '../../config/model.js';
+import type { ExecutorContext, StepExecutor, StepOutputs } from '../../core/executor.js';
+import type { StackStep } from '../../core/model.js';
 import { fail, failWith, ok, type Result } from '../../core/result.js';
 import { checkKiwiArgs } from '../../kiwi/build-options.js';
 import { runKiwiNg } from '../kiwi/kiwi-ng.js';
 import { readKiwiResult } from '../kiwi/result-file.js';
 import { stagingPaths, withStagingDir } from '../kiwi/staging.js';
-import type { ExecutorContext, StepExecutor, StepOutputs } from '../types.js';
 import { checkStackDescription, findDescriptionFile } from './description.js';
 import { imageFingerprints, type StackImage, stackImages } from './images.js';
 import { PodmanSession } from './podman.js';

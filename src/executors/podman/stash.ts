@@ -6,10 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Project, StashStep } from '../../config/model.js';
+import type { ExecutorContext, StepExecutor, StepOutputs } from '../../core/executor.js';
+import type { Project, StashStep } from '../../core/model.js';
 import { fail, failWith, ok, type Result } from '../../core/result.js';
-import { runProcess } from '../process.js';
-import type { ExecutorContext, StepExecutor, StepOutputs } from '../types.js';
+import { runProcess } from '../../process/run.js';
 import { rootAuthor } from './description.js';
 import { localRef, validateImageName, validateTag } from './names.js';
 import { PodmanSession } from './podman.js';

@@ -4,7 +4,7 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { stepDir } from '../fingerprint/state.js';
+import { stepDir } from './record.js';
 
 function alive(pid: number): boolean {
   try {

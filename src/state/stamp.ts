@@ -9,8 +9,8 @@
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic.js';
-import type { LastRun } from './state.js';
+import { writeFileAtomic } from '../core/fs.js';
+import type { LastRun } from './record.js';
 
 const FORMAT = 1;
 

@@ -6,12 +6,12 @@
 import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Box, boxFromData } from '../../boxes/box.js';
-import type { BoxStep, BuildStep, Project } from '../../config/model.js';
+import type { ExecutorContext, StepExecutor, StepOutputs } from '../../core/executor.js';
+import type { BoxStep, BuildStep, Project } from '../../core/model.js';
 import { failWith, ok, type Result } from '../../core/result.js';
 import { checkKiwiArgs } from '../../kiwi/build-options.js';
 import { KIWI_RESULT_FILE, readKiwiResult } from '../kiwi/result-file.js';
 import { withStagingDir } from '../kiwi/staging.js';
-import type { ExecutorContext, StepExecutor, StepOutputs } from '../types.js';
 import { resolveAccel } from './accel.js';
 import { qemuBinary } from './qemu-argv.js';
 import { checkResultCode, listBundle, RESULT_CODE } from './result-code.js';

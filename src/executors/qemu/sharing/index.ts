@@ -3,11 +3,11 @@
  * (virtiofsd, an sftp server, …) and says what QEMU and the guest command line get; `stop` undoes
  * everything it started. 9p and virtiofs are built in; sshfs plugs in through `registerSharingBackend`.
  */
-import type { Sharing } from '../../config/model.js';
-import type { Result } from '../../core/result.js';
-import type { QemuShare, QemuSharing } from './qemu-argv.js';
-import { ninePBackend } from './share-9p.js';
-import { virtiofsBackend } from './share-virtiofs.js';
+import type { Sharing } from '../../../core/model.js';
+import type { Result } from '../../../core/result.js';
+import type { QemuShare, QemuSharing } from '../qemu-argv.js';
+import { ninePBackend } from './9p.js';
+import { virtiofsBackend } from './virtiofs.js';
 
 export interface SharingStartOptions {
   /** Shares in order; tags follow the box protocol (kiwidescription, kiwibundle, custompath, …). */

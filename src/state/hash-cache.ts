@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../core/fs.js';
 
 type Entry = [dev: number, ino: number, size: number, mtimeMs: number, ctimeMs: number, sha256: string];
 

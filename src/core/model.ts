@@ -3,7 +3,7 @@
  * stage consumes. Paths are absolute. Each step keeps the locations of its fields so that a failure
  * found late (at run time) can still point into the YAML.
  */
-import type { Location } from '../core/result.js';
+import type { Location } from './result.js';
 
 export type StepKind = 'box' | 'build' | 'stash' | 'stack' | 'task';
 export type Arch = 'x86_64' | 'aarch64';

@@ -2,8 +2,8 @@
  * 9p: QEMU serves the shares itself (no helper process); read-only shares get `readonly=on`, which
  * QEMU enforces even if the guest remounts read-write.
  */
-import { ok } from '../../core/result.js';
-import type { SharingBackend } from './sharing.js';
+import { ok } from '../../../core/result.js';
+import type { SharingBackend } from './index.js';
 
 export const ninePBackend: SharingBackend = {
   name: '9p',

@@ -5,7 +5,7 @@
  * kernel keeps at most 2047 bytes, so what cannot be carried is rejected here instead of being
  * silently mangled in the guest.
  */
-import { type Failure, fail, ok, type Result } from '../../core/result.js';
+import { type Failure, fail, ok, type Result } from '../core/result.js';
 
 /** The longest command line the kernel accepts (COMMAND_LINE_SIZE 2048 with the NUL); QEMU passes longer ones mute. */
 export const KERNEL_CMDLINE_MAX = 2047;

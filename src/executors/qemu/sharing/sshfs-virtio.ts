@@ -9,11 +9,11 @@
 import { rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { errorMessage, failWith, ok, type Result } from '../core/result.js';
-import { qemuOptValue } from '../executors/box/qemu-argv.js';
-import type { SharingBackend, SharingSetup, SharingStartOptions } from '../executors/box/sharing.js';
-import { type ResolvedShare, resolveShares } from './confine.js';
-import { serveRawSftp } from './raw-sftp.js';
+import { errorMessage, failWith, ok, type Result } from '../../../core/result.js';
+import { type ResolvedShare, resolveShares } from '../../../sftp/confine.js';
+import { serveRawSftp } from '../../../sftp/raw-sftp.js';
+import { qemuOptValue } from '../qemu-argv.js';
+import type { SharingBackend, SharingSetup, SharingStartOptions } from './index.js';
 
 /** Prefix of the virtio-serial port names the guest looks for (`org.kiwibox.sftp.kiwibundle`). */
 export const SFTP_PORT_PREFIX = 'org.kiwibox.sftp.';

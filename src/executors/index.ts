@@ -2,18 +2,18 @@
  * Every executor kiwibox ships, wired by step kind. Executor modules are imported only when the
  * project has steps of their kind: a pipeline of tasks does not pay for QEMU, podman or ssh2.
  */
-import type { Project } from '../config/model.js';
+import type { Project } from '../core/model.js';
 import { type ExecutorLookup, type ExecutorSet, executorLookup } from './registry.js';
 
 type Kind = keyof ExecutorSet;
 
 const loaders: { readonly [K in Kind]: () => Promise<NonNullable<ExecutorSet[K]>> } = {
-  box: async () => (await import('../boxes/box-step.js')).boxStepExecutor,
+  box: async () => (await import('./box-step.js')).boxStepExecutor,
   boxedBuild: async () => {
     const [{ boxedBuildExecutor }, { registerSharingBackend }, { sshfsBackend }] = await Promise.all([
-      import('./box/boxed-build.js'),
-      import('./box/sharing.js'),
-      import('../sftp/sshfs-share.js'),
+      import('./qemu/boxed-build.js'),
+      import('./qemu/sharing/index.js'),
+      import('./qemu/sharing/sshfs.js'),
     ]);
     // sshfs sharing is served by kiwibox's own SFTP server (src/sftp), plugged into the box executor.
     registerSharingBackend(sshfsBackend);

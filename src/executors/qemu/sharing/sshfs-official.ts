@@ -4,12 +4,12 @@
  * into it (see official-tunnel.ts). The guest's sshd is reached through a QEMU host forward to its
  * port 22 on 127.0.0.1: the VM runner's when it passes `guestSshPort`, otherwise a NIC added here.
  */
-import { freeLocalPort } from '../core/net.js';
-import { errorMessage, failWith, ok, type Result } from '../core/result.js';
-import type { SharingBackend, SharingSetup, SharingStartOptions } from '../executors/box/sharing.js';
-import { generateBuildKeys } from './keys.js';
+import { freeLocalPort } from '../../../core/net.js';
+import { errorMessage, failWith, ok, type Result } from '../../../core/result.js';
+import { generateBuildKeys } from '../../../sftp/keys.js';
+import { startShareServer } from '../../../sftp/server.js';
+import type { SharingBackend, SharingSetup, SharingStartOptions } from './index.js';
 import { officialBoxVariables, startOfficialTunnel } from './official-tunnel.js';
-import { startShareServer } from './server.js';
 
 /** SharingStartOptions plus the host port the VM runner forwards to the guest's port 22, if it does. */
 export type OfficialStartOptions = SharingStartOptions & { readonly guestSshPort?: number };

@@ -9,21 +9,21 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Box } from '../../boxes/box.js';
-import type { Sharing } from '../../config/model.js';
+import type { Sharing } from '../../core/model.js';
 import { freeLocalPort } from '../../core/net.js';
 import { errorMessage, type Failure, fail, failWith, ok, type Result } from '../../core/result.js';
-import { buildGuestCmdline } from './guest-cmdline.js';
+import { buildGuestCmdline } from '../../kiwi/guest-protocol.js';
+import { type GroupChild, spawnGroup, stopGroup, waitExit } from '../../process/group.js';
 import { type QemuShare, qemuArgv } from './qemu-argv.js';
 import { qmpQuit } from './qmp.js';
-import { sharingBackend } from './sharing.js';
-import { type GroupChild, spawnGroup, stopGroup, waitExit } from './spawn-group.js';
+import { sharingBackend } from './sharing/index.js';
 
 export interface RunVmOptions {
   readonly box: Box;
   readonly accel: 'kvm' | 'tcg';
   readonly memory?: string;
   readonly cpus?: number;
-  /** kiwi-ng arguments for `kiwi="…"` (see guest-cmdline.ts). */
+  /** kiwi-ng arguments for `kiwi="…"` (see kiwi/guest-protocol.ts). */
   readonly kiwiArgs: readonly string[];
   /** More box variables; `sharing_backend` is set from `sharing`. */
   readonly variables?: Readonly<Record<string, string>>;

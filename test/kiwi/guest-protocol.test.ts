@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { boxedKiwiArgs } from '../../src/executors/box/boxed-build.js';
-import {
-  buildGuestCmdline,
-  checkGuestArgs,
-  KERNEL_CMDLINE_MAX,
-} from '../../src/executors/box/guest-cmdline.js';
+import { boxedKiwiArgs } from '../../src/executors/qemu/boxed-build.js';
+import { buildGuestCmdline, checkGuestArgs, KERNEL_CMDLINE_MAX } from '../../src/kiwi/guest-protocol.js';
 
 describe('buildGuestCmdline', () => {
   it('writes the box parameters, kiwi="…", kiwi-no-halt and name=_value_ variables', () => {

@@ -10,8 +10,8 @@
 
 import type { Client as ClientType } from 'ssh2';
 import ssh2 from 'ssh2';
-import type { BuildKeys } from './keys.js';
-import type { ShareServer } from './server.js';
+import type { BuildKeys } from '../../../sftp/keys.js';
+import type { ShareServer } from '../../../sftp/server.js';
 
 const { Client } = ssh2;
 

@@ -6,15 +6,15 @@
  */
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import type { BoxStep } from '../config/model.js';
+import { boxFromData, boxToData } from '../boxes/box.js';
+import type { DownloadProgress } from '../boxes/download.js';
+import { hostBoxKey } from '../boxes/host-box.js';
+import { packagesDigest } from '../boxes/official.js';
+import { boxDigest, fileDigests, officialEntry, resolveBox } from '../boxes/resolve.js';
+import { boxStoreDir, readState } from '../boxes/store.js';
+import type { StepExecutor } from '../core/executor.js';
+import type { BoxStep } from '../core/model.js';
 import { ok, type Result } from '../core/result.js';
-import type { StepExecutor } from '../executors/types.js';
-import { boxFromData, boxToData } from './box.js';
-import type { DownloadProgress } from './download.js';
-import { hostBoxKey } from './host-box.js';
-import { packagesDigest } from './official.js';
-import { boxDigest, fileDigests, officialEntry, resolveBox } from './resolve.js';
-import { boxStoreDir, readState } from './store.js';
 
 const MiB = 1024 * 1024;
 

@@ -5,8 +5,8 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { runProcess } from '../executors/process.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../core/fs.js';
+import { runProcess } from '../process/run.js';
 
 type CacheEntry = { key: string; version: string };
 

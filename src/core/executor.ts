@@ -3,8 +3,8 @@
  * The scheduler owns ordering, fingerprints, locks and state; an executor only knows how to
  * describe its inputs and run one step.
  */
-import type { Project, Step } from '../config/model.js';
-import type { Result } from '../core/result.js';
+import type { Project, Step } from './model.js';
+import type { Result } from './result.js';
 
 /** What a finished step leaves behind, recorded in its state and checked before it counts as fresh. */
 export interface StepOutputs {
@@ -38,7 +38,7 @@ export interface ExecutorContext {
 }
 
 export interface StepExecutor<S extends Step = Step> {
-  /** System tools whose versions enter the fingerprint (see fingerprint/tools.ts). */
+  /** System tools whose versions enter the fingerprint (see state/tools.ts). */
   tools(step: S, project: Project): readonly string[];
   /** Files and directories whose content enters the fingerprint. */
   inputs(step: S, project: Project): InputSpec;

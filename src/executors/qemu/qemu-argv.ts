@@ -6,7 +6,7 @@
  * and no network unless asked for (then user networking, host forwards bound to 127.0.0.1 only).
  */
 import type { Box } from '../../boxes/box.js';
-import type { Arch } from '../../config/model.js';
+import type { Arch } from '../../core/model.js';
 
 /** A host directory shown to the guest under a mount tag. */
 export interface QemuShare {
@@ -27,7 +27,7 @@ export interface QemuArgvOptions {
   /** Overrides of the box's memory (`2G`) and vCPUs. */
   readonly memory?: string;
   readonly cpus?: number;
-  /** The complete kernel command line (see guest-cmdline.ts). */
+  /** The complete kernel command line (see kiwi/guest-protocol.ts). */
   readonly cmdline: string;
   readonly shares: readonly QemuShare[];
   readonly sharing: QemuSharing;

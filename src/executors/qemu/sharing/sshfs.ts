@@ -5,8 +5,8 @@
  * the reverse tunnel the official boxes use (sshfs-official.ts). A guest uses one; the other idles.
  * Use `virtioSftpBackend` or `officialSshfsBackend` alone where the box kind is known.
  */
-import { fail, ok } from '../core/result.js';
-import type { SharingBackend } from '../executors/box/sharing.js';
+import { fail, ok } from '../../../core/result.js';
+import type { SharingBackend } from './index.js';
 import { type OfficialStartOptions, officialSshfsBackend } from './sshfs-official.js';
 import { virtioSftpBackend } from './sshfs-virtio.js';
 

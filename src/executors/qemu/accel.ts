@@ -7,10 +7,10 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { arch as hostArch } from 'node:os';
-import type { Arch } from '../../config/model.js';
+import type { Arch } from '../../core/model.js';
 import { failWith, ok, type Result } from '../../core/result.js';
+import { spawnGroup, stopGroup, waitExit } from '../../process/group.js';
 import { qemuBinary } from './qemu-argv.js';
-import { spawnGroup, stopGroup, waitExit } from './spawn-group.js';
 
 export type Accel = 'kvm' | 'tcg';
 

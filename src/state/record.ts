@@ -6,12 +6,12 @@
 import { readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import type { StepOutputs } from '../executors/types.js';
-import { writeFileAtomic } from './atomic.js';
-import type { Reason } from './explain.js';
-import type { Fingerprint } from './fingerprint.js';
+import type { StepOutputs } from '../core/executor.js';
+import { writeFileAtomic } from '../core/fs.js';
+import type { Reason } from '../fingerprint/explain.js';
+import type { Fingerprint } from '../fingerprint/fingerprint.js';
+import type { StatKey } from '../fingerprint/inputs.js';
 import { type HashCache, sha256File } from './hash-cache.js';
-import type { StatKey } from './inputs.js';
 import { dropStamp, type StampDigests, writeStamp } from './stamp.js';
 
 export interface OutputFileRecord {
