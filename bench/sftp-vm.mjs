@@ -12,8 +12,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { registerSharingBackend } from '../dist/executors/qemu/sharing/index.js';
-import { sshfsBackend } from '../dist/executors/qemu/sharing/sshfs.js';
 import { runVm } from '../dist/executors/qemu/vm.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -39,7 +37,6 @@ const { stdout } = await promisify(execFile)(join(repo, 'scripts/testbox/sshfs-l
   maxBuffer: 16 * 1024 * 1024,
 });
 const files = JSON.parse(stdout.trim().split('\n').pop());
-registerSharingBackend(sshfsBackend);
 const work = await mkdtemp(join(tmpdir(), 'kiwibox-bench-vm-'));
 const results = {};
 try {

@@ -3,10 +3,11 @@
  * disk is hashed once, not on every run (upstream re-hashes the whole qcow2 each time). One small
  * JSON file per path under the cache dir, written atomically: parallel runs never see half an entry.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../core/fs.js';
 import { errorMessage, failWith, ok, type Result } from '../core/result.js';
 
 interface Entry {
@@ -43,11 +44,7 @@ export async function hashFile(path: string, signal?: AbortSignal): Promise<stri
 }
 
 async function writeEntry(cacheDir: string, entry: Entry): Promise<void> {
-  await mkdir(cacheDir, { recursive: true });
-  const file = entryFile(cacheDir, entry.path);
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, JSON.stringify(entry));
-  await rename(tmp, file);
+  await writeFileAtomic(entryFile(cacheDir, entry.path), JSON.stringify(entry));
 }
 
 /** Remembers a digest computed elsewhere (while downloading) for the file as it is now. */

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { link, open, readFile, rename, unlink } from 'node:fs/promises';
+import { pidAlive } from '../core/fs.js';
 import { errorMessage, failWith, ok, type Result } from '../core/result.js';
 
 interface Owner {
@@ -25,11 +26,7 @@ function startTime(pid: number): string | undefined {
 }
 
 function alive(owner: Owner): boolean {
-  try {
-    process.kill(owner.pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  if (!pidAlive(owner.pid)) return false;
   const now = startTime(owner.pid);
   return owner.start === undefined || now === undefined || now === owner.start;
 }

@@ -8,12 +8,13 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dispatcher } from 'undici';
+import { writeFileAtomic } from '../core/fs.js';
 import { errorMessage, failWith, ok, type Result } from '../core/result.js';
 import { runProcess } from '../process/run.js';
 import { cachedDigest, rememberDigest } from './digest-cache.js';
 import { type DownloadProgress, downloadFile, fetchPublishedSha256, fetchText } from './download.js';
 import { type RegistryArch, type RegistryBox, resolveSource } from './registry.js';
-import { type BoxState, boxDir, digestDir, lockBox, readState, writeAtomic, writeState } from './store.js';
+import { type BoxState, boxDir, digestDir, lockBox, readState, writeState } from './store.js';
 
 export interface OfficialBoxRequest {
   readonly box: RegistryBox;
@@ -195,7 +196,7 @@ export async function ensureOfficialBox(req: OfficialBoxRequest): Promise<Result
       extractedFrom = tarSha;
     }
     if (packages !== undefined && arch.packagesFile)
-      await writeAtomic(join(dir, arch.packagesFile), packages);
+      await writeFileAtomic(join(dir, arch.packagesFile), packages);
     const next: BoxState = {
       source: dirUrl.value,
       files,

@@ -1,15 +1,7 @@
-/**
- * The box store: `${KIWIBOX_BOX_STORE:-${XDG_CACHE_HOME:-~/.cache}/kiwibox/boxes}`.
- *
- *   <store>/<box>/<arch>/          box files, packages file, extracted `kernel`/`initrd`, state.json
- *   <store>/<box>/<arch>.lock      held while the box is checked, downloaded or removed
- *   <store>/digests/               stat-keyed sha256 cache (digest-cache.ts)
- *   <store>/host/                  host box: Debian kernel and generated initramfs (host-box.ts)
- */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../core/fs.js';
 import { errorMessage, failWith, ok, type Result } from '../core/result.js';
 import { acquireLock, type Lock, type LockOptions } from './lock.js';
 
@@ -58,15 +50,8 @@ export async function readState(dir: string): Promise<BoxState | undefined> {
   }
 }
 
-/** Writes a file atomically (temp + rename in the same directory). */
-export async function writeAtomic(path: string, data: string | Buffer): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
-}
-
 export async function writeState(dir: string, state: BoxState): Promise<void> {
-  await writeAtomic(join(dir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+  await writeFileAtomic(join(dir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
 }
 
 /** Holds `<store>/<name>/<arch>.lock` (creating `<store>/<name>`) until released. */

@@ -4,10 +4,10 @@
  */
 import { join } from 'node:path';
 import { type LoadedProject, loadProject } from '../config/load.js';
+import type { ExecutorLookup } from '../core/executor.js';
 import type { Failure } from '../core/result.js';
 import { fail, ok, type Result } from '../core/result.js';
 import { executorsFor } from '../executors/index.js';
-import type { ExecutorLookup } from '../executors/registry.js';
 import type { FingerprintServices } from '../fingerprint/decide.js';
 import { selectSteps } from '../graph/graph.js';
 import type { Output } from '../reporters/output.js';

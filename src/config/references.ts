@@ -6,15 +6,8 @@
 import type { StackStep, StashStep, Step, StepKind } from '../core/model.js';
 import type { Failure, Location } from '../core/result.js';
 import { sourceText } from '../core/source.js';
+import { isFullyQualified } from '../kiwi/image-ref.js';
 import type { StepDraft } from './normalize.js';
-
-/** True for `host[:port]/path…` references (never a short name that podman would search for). */
-export function isFullyQualified(ref: string): boolean {
-  const slash = ref.indexOf('/');
-  if (slash < 0) return false;
-  const host = ref.slice(0, slash);
-  return host === 'localhost' || host.includes('.') || host.includes(':');
-}
 
 interface Resolver {
   readonly byId: ReadonlyMap<string, Step>;

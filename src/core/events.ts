@@ -3,9 +3,22 @@
  * nothing else prints.
  */
 
-import type { Reason } from '../fingerprint/explain.js';
 import type { StepKind } from './model.js';
 import type { Failure } from './result.js';
+
+/** Why a step is not fresh (fingerprint/explain.ts computes them; `plan`, `why` and step-started show them). */
+export type RerunReason =
+  | { readonly type: 'never-ran' }
+  | { readonly type: 'forced' }
+  | { readonly type: 'format-changed' }
+  | { readonly type: 'file-added' | 'file-removed' | 'file-changed'; readonly path: string }
+  | { readonly type: 'config-changed'; readonly field: string; readonly old: unknown; readonly new: unknown }
+  | { readonly type: 'upstream-changed'; readonly step: string }
+  | { readonly type: 'upstream-will-run'; readonly step: string }
+  | { readonly type: 'tool-changed'; readonly tool: string; readonly old?: string; readonly new?: string }
+  | { readonly type: 'extra-changed'; readonly key: string; readonly old?: string; readonly new?: string }
+  | { readonly type: 'output-missing' | 'output-modified'; readonly path: string }
+  | { readonly type: 'output-invalid'; readonly detail: string };
 
 export type SkipReason = 'dependency-failed' | 'aborted' | 'stopped';
 
@@ -32,7 +45,7 @@ export type KiwiboxEvent =
       readonly type: 'step-started';
       readonly step: string;
       readonly kind: StepKind;
-      readonly reasons: readonly Reason[];
+      readonly reasons: readonly RerunReason[];
     }
   | {
       readonly type: 'step-output';

@@ -60,7 +60,5 @@ export interface StepExecutor<S extends Step = Step> {
   clean?(step: S, outputs: StepOutputs | undefined, project: Project): Promise<void>;
 }
 
-/** Executors by step kind. */
-export type ExecutorRegistry = {
-  readonly [K in Step['kind']]?: StepExecutor<Extract<Step, { kind: K }>>;
-};
+/** Which executor runs a step (executors/index.ts wires them). */
+export type ExecutorLookup = (step: Step) => StepExecutor | undefined;

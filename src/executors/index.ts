@@ -2,23 +2,42 @@
  * Every executor kiwibox ships, wired by step kind. Executor modules are imported only when the
  * project has steps of their kind: a pipeline of tasks does not pay for QEMU, podman or ssh2.
  */
-import type { Project } from '../core/model.js';
-import { type ExecutorLookup, type ExecutorSet, executorLookup } from './registry.js';
+import type { ExecutorLookup, StepExecutor } from '../core/executor.js';
+import type { Project, Step } from '../core/model.js';
+import { hostBuildExecutor } from './kiwi/host-build.js';
+import { taskExecutor } from './task.js';
+
+/** The executors loaded on demand (builds on the host and tasks are always there). */
+export interface ExecutorSet {
+  readonly box?: StepExecutor<Extract<Step, { kind: 'box' }>>;
+  readonly boxedBuild?: StepExecutor<Extract<Step, { kind: 'build' }>>;
+  readonly stash?: StepExecutor<Extract<Step, { kind: 'stash' }>>;
+  readonly stack?: StepExecutor<Extract<Step, { kind: 'stack' }>>;
+}
+
+/** Which executor runs a step. Builds run on the host unless they name a box. */
+export function executorLookup(set: ExecutorSet): ExecutorLookup {
+  return (step) => {
+    switch (step.kind) {
+      case 'task':
+        return taskExecutor as StepExecutor;
+      case 'build':
+        return (step.box === undefined ? hostBuildExecutor : set.boxedBuild) as StepExecutor | undefined;
+      case 'box':
+        return set.box as StepExecutor | undefined;
+      case 'stash':
+        return set.stash as StepExecutor | undefined;
+      case 'stack':
+        return set.stack as StepExecutor | undefined;
+    }
+  };
+}
 
 type Kind = keyof ExecutorSet;
 
 const loaders: { readonly [K in Kind]: () => Promise<NonNullable<ExecutorSet[K]>> } = {
   box: async () => (await import('./box-step.js')).boxStepExecutor,
-  boxedBuild: async () => {
-    const [{ boxedBuildExecutor }, { registerSharingBackend }, { sshfsBackend }] = await Promise.all([
-      import('./qemu/boxed-build.js'),
-      import('./qemu/sharing/index.js'),
-      import('./qemu/sharing/sshfs.js'),
-    ]);
-    // sshfs sharing is served by kiwibox's own SFTP server (src/sftp), plugged into the box executor.
-    registerSharingBackend(sshfsBackend);
-    return boxedBuildExecutor;
-  },
+  boxedBuild: async () => (await import('./qemu/boxed-build.js')).boxedBuildExecutor,
   stash: async () => (await import('./podman/stash.js')).stashExecutor,
   stack: async () => (await import('./podman/stack.js')).stackExecutor,
 };

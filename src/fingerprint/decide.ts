@@ -4,16 +4,25 @@
  * of a large pipeline is mostly this shortcut).
  */
 import { createHash } from 'node:crypto';
+import type { RerunReason } from '../core/events.js';
 import type { StepExecutor, StepOutputs } from '../core/executor.js';
 import type { Project, Step } from '../core/model.js';
 import { fail, ok, type Result } from '../core/result.js';
 import type { HashCache } from '../state/hash-cache.js';
-import { checkOutputs, type LastRun, readRecord, recordedOutputs, stepDir } from '../state/record.js';
+import {
+  checkOutputs,
+  type Fingerprint,
+  type LastRun,
+  readRecord,
+  recordedOutputs,
+  type StatKey,
+  stepDir,
+} from '../state/record.js';
 import { readStamp, type StampDigests } from '../state/stamp.js';
 import type { ToolVersions } from '../state/tools.js';
-import { explainFingerprints, type Reason } from './explain.js';
-import { type Fingerprint, fingerprintHash, makeFingerprint, normaliseConfig } from './fingerprint.js';
-import { hashInputs, inputsDigest, type StatedInput, type StatKey, statInputs } from './inputs.js';
+import { explainFingerprints } from './explain.js';
+import { fingerprintHash, makeFingerprint, normaliseConfig } from './fingerprint.js';
+import { hashInputs, inputsDigest, type StatedInput, statInputs } from './inputs.js';
 import { listInputs } from './list-inputs.js';
 
 export interface FingerprintServices {
@@ -81,12 +90,12 @@ export interface Decision {
   readonly fingerprint?: Fingerprint;
   readonly hash: string;
   /** Empty when fresh. */
-  readonly reasons: readonly Reason[];
+  readonly reasons: readonly RerunReason[];
   readonly record?: LastRun;
 }
 
 /** Recorded outputs still there and (for non-file outputs) still valid? */
-async function outputReasons(options: Options, run: LastRun): Promise<Reason[]> {
+async function outputReasons(options: Options, run: LastRun): Promise<RerunReason[]> {
   const { step, project, executor } = options;
   const reasons = await checkOutputs(run, project.dir);
   if (!reasons.length && executor.stillValid) {
@@ -135,7 +144,7 @@ export async function fingerprintAndDecide(options: Options): Promise<Result<Dec
   const { hashes, stats } = await hashInputs({ inputs, cache: options.services.cache, known });
   const fingerprint = makeFingerprint({ ...rest, files: hashes });
   const hash = fingerprintHash(fingerprint);
-  const decided = (reasons: readonly Reason[], last?: LastRun): Result<Decided> =>
+  const decided = (reasons: readonly RerunReason[], last?: LastRun): Result<Decided> =>
     ok({
       decision: { fingerprint, hash, reasons, record: last },
       inputStats: stats,

@@ -3,26 +3,14 @@
  * plus the state of the recorded outputs. `plan` and `why` print these; `run` attaches them to
  * step-started events.
  */
-import type { Fingerprint } from './fingerprint.js';
-
-export type Reason =
-  | { readonly type: 'never-ran' }
-  | { readonly type: 'forced' }
-  | { readonly type: 'format-changed' }
-  | { readonly type: 'file-added' | 'file-removed' | 'file-changed'; readonly path: string }
-  | { readonly type: 'config-changed'; readonly field: string; readonly old: unknown; readonly new: unknown }
-  | { readonly type: 'upstream-changed'; readonly step: string }
-  | { readonly type: 'upstream-will-run'; readonly step: string }
-  | { readonly type: 'tool-changed'; readonly tool: string; readonly old?: string; readonly new?: string }
-  | { readonly type: 'extra-changed'; readonly key: string; readonly old?: string; readonly new?: string }
-  | { readonly type: 'output-missing' | 'output-modified'; readonly path: string }
-  | { readonly type: 'output-invalid'; readonly detail: string };
+import type { RerunReason } from '../core/events.js';
+import type { Fingerprint } from '../state/record.js';
 
 function diffRecords(
   old: Readonly<Record<string, unknown>>,
   now: Readonly<Record<string, unknown>>,
-  make: (key: string, o: unknown, n: unknown) => Reason,
-): Reason[] {
+  make: (key: string, o: unknown, n: unknown) => RerunReason,
+): RerunReason[] {
   const keys = [...new Set([...Object.keys(old), ...Object.keys(now)])].sort();
   return keys
     .filter((k) => JSON.stringify(old[k]) !== JSON.stringify(now[k]))
@@ -30,9 +18,9 @@ function diffRecords(
 }
 
 /** Every difference between two fingerprints of the same step, files first. */
-export function explainFingerprints(old: Fingerprint, now: Fingerprint): Reason[] {
+export function explainFingerprints(old: Fingerprint, now: Fingerprint): RerunReason[] {
   if (old.format !== now.format) return [{ type: 'format-changed' }];
-  const reasons: Reason[] = [];
+  const reasons: RerunReason[] = [];
   for (const path of Object.keys(now.files)) {
     if (!(path in old.files)) reasons.push({ type: 'file-added', path });
     else if (old.files[path] !== now.files[path]) reasons.push({ type: 'file-changed', path });
@@ -71,7 +59,7 @@ export function explainFingerprints(old: Fingerprint, now: Fingerprint): Reason[
 const show = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v));
 
 /** One human line per reason. */
-export function describeReason(reason: Reason): string {
+export function describeReason(reason: RerunReason): string {
   switch (reason.type) {
     case 'never-ran':
       return 'no successful run recorded';

@@ -5,25 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { Step } from '../core/model.js';
+import type { Fingerprint } from '../state/record.js';
 
 /** Bumped when the fingerprint's meaning changes: every step then re-runs once. */
 export const FINGERPRINT_FORMAT = 1;
-
-export interface Fingerprint {
-  readonly format: number;
-  readonly kind: Step['kind'];
-  readonly platform: string;
-  /** Normalised step config (paths relative to the project dir, no source locations). */
-  readonly config: Readonly<Record<string, unknown>>;
-  /** Input files: relative path → sha256 (sorted). */
-  readonly files: Readonly<Record<string, string>>;
-  /** Tool → version line. */
-  readonly tools: Readonly<Record<string, string>>;
-  /** Upstream step id → its fingerprint hash. */
-  readonly upstream: Readonly<Record<string, string>>;
-  /** Executor-specific facts (remote digests, box digest). */
-  readonly extra: Readonly<Record<string, string>>;
-}
 
 /** The record with keys in code-point order (inputs usually arrive sorted: then it is returned as is). */
 function sortedRecord<T>(record: Readonly<Record<string, T>>): Record<string, T> {

@@ -6,11 +6,9 @@ import { createHash } from 'node:crypto';
 import { lstatSync, readlinkSync, type Stats } from 'node:fs';
 import { relative } from 'node:path';
 import type { HashCache } from '../state/hash-cache.js';
+import type { StatKey } from '../state/record.js';
 
 const MISSING = 'missing';
-
-/** A file's identity as last hashed: [dev, ino, size, mtimeMs, ctimeMs]. */
-export type StatKey = readonly [number, number, number, number, number];
 
 /** What a step's last record knows about its inputs: hashes and the stats they were taken at. */
 export interface KnownInputs {

@@ -1,11 +1,10 @@
 /**
  * The dependency graph (graphlib): an edge runs from a dependency to its dependent. Orders are
- * deterministic: ties are broken by declaration order.
+ * deterministic: ties are broken by declaration order. Cycles are a config diagnostic (config/cycles.ts).
  */
-import { alg, Graph } from '@dagrejs/graphlib';
-import { needLocation } from '../config/references.js';
+import { Graph } from '@dagrejs/graphlib';
 import type { Project, Step } from '../core/model.js';
-import type { Failure, Location, Result } from '../core/result.js';
+import type { Failure, Result } from '../core/result.js';
 import { fail, ok } from '../core/result.js';
 
 export type StepGraph = Graph<Record<string, never>, Record<string, never>, Record<string, never>>;
@@ -17,50 +16,6 @@ export function buildGraph(steps: ReadonlyMap<string, Step>): StepGraph {
     for (const dep of step.deps) if (steps.has(dep)) graph.setEdge(dep, step.id, {});
   }
   return graph;
-}
-
-/** Where in the file the edge `step → dep` comes from. */
-export function edgeLocation(step: Step, dep: string): Location {
-  const f = step.fields;
-  if ((step.kind === 'build' || step.kind === 'stack') && step.box === dep && f.box) return f.box;
-  if (step.kind === 'stash' && 'build' in step.root && step.root.build === dep && f.root) return f.root;
-  if (step.kind === 'stack' && step.images.some((i) => 'stash' in i && i.stash === dep) && f.images)
-    return f.images;
-  return needLocation(step, dep);
-}
-
-/** A failure per cycle, naming every edge with its place in the file. */
-export function findCycles(steps: ReadonlyMap<string, Step>, graph: StepGraph): Failure[] {
-  const order = [...steps.keys()];
-  const failures: Failure[] = [];
-  for (const component of alg.findCycles(graph)) {
-    // Walk the cycle from its first-declared member so the message is stable.
-    const members = new Set(component);
-    const start = order.find((id) => members.has(id)) as string;
-    const path = [start];
-    let current = start;
-    for (;;) {
-      const next = order.find((id) => members.has(id) && (steps.get(current)?.deps.includes(id) ?? false));
-      if (next === undefined || next === start || path.includes(next)) break;
-      path.push(next);
-      current = next;
-    }
-    const first = steps.get(start) as Step;
-    const related = path.map((id, i) => {
-      const dep = path[(i + 1) % path.length] as string;
-      return {
-        message: `'${id}' depends on '${dep}' here`,
-        location: edgeLocation(steps.get(id) as Step, dep),
-      };
-    });
-    failures.push({
-      reason: 'cycle',
-      message: `dependency cycle: ${[...path, start].join(' -> ')}`,
-      location: edgeLocation(first, path[1 % path.length] as string),
-      related,
-    });
-  }
-  return failures;
 }
 
 /**

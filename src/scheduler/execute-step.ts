@@ -7,11 +7,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Emit } from '../core/events.js';
-import type { ExecutorContext, StepExecutor, StepOutputs } from '../core/executor.js';
+import type { ExecutorContext, ExecutorLookup, StepExecutor, StepOutputs } from '../core/executor.js';
 import type { Project, Step } from '../core/model.js';
 import type { Failure, Result } from '../core/result.js';
 import { errorMessage } from '../core/result.js';
-import type { ExecutorLookup } from '../executors/registry.js';
 import {
   type Decided,
   type FingerprintServices,

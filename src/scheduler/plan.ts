@@ -2,19 +2,19 @@
  * What `run` would do, without running anything: per step, fresh or run, and why. A step whose
  * dependency will run is reported as running too (its inputs are not known until then).
  */
+
+import type { RerunReason } from '../core/events.js';
+import type { ExecutorLookup } from '../core/executor.js';
 import type { Project, Step } from '../core/model.js';
 import type { Failure } from '../core/result.js';
-import type { ExecutorLookup } from '../executors/registry.js';
 import { type FingerprintServices, fingerprintAndDecide, upstreamToken } from '../fingerprint/decide.js';
-import type { Reason } from '../fingerprint/explain.js';
-import type { Fingerprint } from '../fingerprint/fingerprint.js';
-import type { LastRun } from '../state/record.js';
+import type { Fingerprint, LastRun } from '../state/record.js';
 
 export interface PlannedStep {
   readonly step: string;
   readonly kind: Step['kind'];
   readonly action: 'fresh' | 'run' | 'error';
-  readonly reasons: readonly Reason[];
+  readonly reasons: readonly RerunReason[];
   readonly failures?: readonly Failure[];
   readonly fingerprint?: Fingerprint;
   readonly record?: LastRun;
@@ -67,9 +67,9 @@ export async function planSteps(options: {
       continue;
     }
     const { decision } = decided.value;
-    const reasons: Reason[] = step.deps
+    const reasons: RerunReason[] = step.deps
       .filter((d) => willRun.has(d))
-      .map((d): Reason => ({ type: 'upstream-will-run', step: d }));
+      .map((d): RerunReason => ({ type: 'upstream-will-run', step: d }));
     // An upstream that will run makes "upstream changed" a consequence, not news: keep the cause.
     reasons.push(...decision.reasons.filter((r) => !(r.type === 'upstream-changed' && willRun.has(r.step))));
     if (decision.record) tokens.set(id, upstreamToken(decision.record));

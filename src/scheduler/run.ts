@@ -5,10 +5,9 @@
  */
 
 import type { Emit, RunSummary, SkipReason } from '../core/events.js';
-import type { StepOutputs } from '../core/executor.js';
+import type { ExecutorLookup, StepOutputs } from '../core/executor.js';
 import type { Project, Step } from '../core/model.js';
 import type { Failure } from '../core/result.js';
-import type { ExecutorLookup } from '../executors/registry.js';
 import { type FingerprintServices, upstreamToken } from '../fingerprint/decide.js';
 import { InputPrefetch } from '../fingerprint/prefetch.js';
 import { readRecord, recordedOutputs } from '../state/record.js';

@@ -4,16 +4,8 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { pidAlive } from '../core/fs.js';
 import { stepDir } from './record.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Takes the lock; returns a release function, or the pid of the live owner. */
 export function acquireStepLock(stateDir: string, id: string): { release: () => void } | { owner: number } {
@@ -29,7 +21,7 @@ export function acquireStepLock(stateDir: string, id: string): { release: () => 
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number.parseInt(readFileSync(file, 'utf8'), 10);
-      if (Number.isFinite(owner) && owner !== process.pid && alive(owner)) return { owner };
+      if (Number.isFinite(owner) && owner !== process.pid && pidAlive(owner)) return { owner };
       rmSync(file, { force: true });
     }
   }

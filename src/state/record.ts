@@ -6,13 +6,32 @@
 import { readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
+import type { RerunReason } from '../core/events.js';
 import type { StepOutputs } from '../core/executor.js';
 import { writeFileAtomic } from '../core/fs.js';
-import type { Reason } from '../fingerprint/explain.js';
-import type { Fingerprint } from '../fingerprint/fingerprint.js';
-import type { StatKey } from '../fingerprint/inputs.js';
+import type { Step } from '../core/model.js';
 import { type HashCache, sha256File } from './hash-cache.js';
 import { dropStamp, type StampDigests, writeStamp } from './stamp.js';
+
+/** A file's identity as last hashed: [dev, ino, size, mtimeMs, ctimeMs]. */
+export type StatKey = readonly [number, number, number, number, number];
+
+/** The persisted shape; fingerprint/fingerprint.ts computes it. */
+export interface Fingerprint {
+  readonly format: number;
+  readonly kind: Step['kind'];
+  readonly platform: string;
+  /** Normalised step config (paths relative to the project dir, no source locations). */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Input files: relative path → sha256 (sorted). */
+  readonly files: Readonly<Record<string, string>>;
+  /** Tool → version line. */
+  readonly tools: Readonly<Record<string, string>>;
+  /** Upstream step id → its fingerprint hash. */
+  readonly upstream: Readonly<Record<string, string>>;
+  /** Executor-specific facts (remote digests, box digest). */
+  readonly extra: Readonly<Record<string, string>>;
+}
 
 export interface OutputFileRecord {
   /** Relative to the project dir when inside it. */
@@ -104,8 +123,8 @@ export function recordedOutputs(record: LastRun, projectDir: string): StepOutput
  * Are the recorded outputs still there, unchanged? Size and mtime decide; when only the mtime moved
  * (a touch, a copy), the content hash decides.
  */
-export async function checkOutputs(record: LastRun, projectDir: string): Promise<Reason[]> {
-  const reasons: Reason[] = [];
+export async function checkOutputs(record: LastRun, projectDir: string): Promise<RerunReason[]> {
+  const reasons: RerunReason[] = [];
   for (const file of record.outputs.files) {
     const path = resolve(projectDir, file.path);
     let st: import('node:fs').Stats;

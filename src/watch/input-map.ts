@@ -4,9 +4,9 @@
  */
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
+import type { ExecutorLookup } from '../core/executor.js';
 import type { Project, Step } from '../core/model.js';
 import { stagingPaths } from '../executors/kiwi/staging.js';
-import type { ExecutorLookup } from '../executors/registry.js';
 
 interface StepMatcher {
   readonly id: string;

@@ -4,8 +4,9 @@
 import { readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeReason, explainFingerprints } from '../../src/fingerprint/explain.js';
-import { type Fingerprint, makeFingerprint } from '../../src/fingerprint/fingerprint.js';
+import { makeFingerprint } from '../../src/fingerprint/fingerprint.js';
 import { HashCache } from '../../src/state/hash-cache.js';
+import type { Fingerprint } from '../../src/state/record.js';
 import { stepsWith, TempProject } from '../support/project.js';
 
 const fp = (over: Partial<Fingerprint>): Fingerprint =>

@@ -12,8 +12,6 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBoxedBuildExecutor } from '../../src/executors/qemu/boxed-build.js';
-import { registerSharingBackend } from '../../src/executors/qemu/sharing/index.js';
-import { sshfsBackend } from '../../src/executors/qemu/sharing/sshfs.js';
 import { runVm } from '../../src/executors/qemu/vm.js';
 import {
   leftoverProcesses,
@@ -50,7 +48,6 @@ describe('a boxed build over sshfs', () => {
   const savedTmp = process.env.TMPDIR;
 
   beforeAll(async () => {
-    registerSharingBackend(sshfsBackend);
     files = await buildSshfsBox();
     work = await mkdtemp(join(tmpdir(), 'kbs-'));
     process.env.TMPDIR = work;

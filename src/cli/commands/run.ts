@@ -1,6 +1,6 @@
+import type { ExecutorLookup } from '../../core/executor.js';
 import type { Project } from '../../core/model.js';
 import { executorsFor } from '../../executors/index.js';
-import type { ExecutorLookup } from '../../executors/registry.js';
 import { buildGraph, topologicalOrder } from '../../graph/graph.js';
 import { createReporter, defaultReporter } from '../../reporters/create.js';
 import type { Output } from '../../reporters/output.js';

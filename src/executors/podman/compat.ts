@@ -7,8 +7,8 @@ import { join, resolve } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import type { PodmanSettings, Project, StackStep, StashStep, Step } from '../../core/model.js';
 import { type Failure, fail, failWith, ok, type Result } from '../../core/result.js';
+import { registryOf } from '../../kiwi/image-ref.js';
 import { splitNameTag, validateImageName, validateTag } from './names.js';
-import { registryOf } from './podman.js';
 
 /** Store flags of the compatibility commands: command-line options, else KIWIBOX_PODMAN_* variables. */
 export interface CompatPodmanOptions {

@@ -4,9 +4,11 @@
  */
 import type { Project, StackStep } from '../../core/model.js';
 import { type Failure, fail, ok, type Result } from '../../core/result.js';
+import { isFullyQualified, registryOf } from '../../kiwi/image-ref.js';
 import { runProcess } from '../../process/run.js';
 import { localRef } from './names.js';
-import { isFullyQualified, type PodmanSession, registryOf, tlsArgs } from './podman.js';
+import type { PodmanSession } from './podman.js';
+import { tlsArgs } from './refs.js';
 
 export interface StackImage {
   /** Fully qualified reference that is pulled (remote) and mounted. */

@@ -5,10 +5,12 @@
  */
 
 import type { ExecutorContext } from '../../core/executor.js';
+import { pidAlive } from '../../core/fs.js';
 import type { PodmanSettings } from '../../core/model.js';
 import { type Failure, fail, failWith, ok, type Result } from '../../core/result.js';
+import { isFullyQualified } from '../../kiwi/image-ref.js';
 import { type ProcessResult, runProcess } from '../../process/run.js';
-import { isFullyQualified, tlsArgs } from './refs.js';
+import { tlsArgs } from './refs.js';
 
 /** Global flags for the configured store; podman's defaults where a setting is unset. */
 export function podmanGlobalArgs(settings: PodmanSettings): string[] {
@@ -21,8 +23,6 @@ export function podmanGlobalArgs(settings: PodmanSettings): string[] {
   args.push('--cgroup-manager', 'cgroupfs', '--events-backend', 'file');
   return args;
 }
-
-export { isFullyQualified, registryOf, tlsArgs } from './refs.js';
 
 export interface PodmanSessionOptions {
   readonly settings: PodmanSettings;
@@ -249,7 +249,7 @@ export class PodmanSession {
     for (const container of containers) {
       const pid = Number(container.Labels?.[WORK_LABEL]);
       const name = container.Names?.[0];
-      if (!name || !Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+      if (!name || !Number.isInteger(pid) || pid === process.pid || pidAlive(pid)) continue;
       await this.exec(['rm', '-f', '--ignore', name], { signal: false });
     }
   }
@@ -277,16 +277,6 @@ export class PodmanSession {
 
 /** Label on work containers: the pid of the kiwibox process that made it. */
 export const WORK_LABEL = 'io.kiwibox.work-pid';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive, owned by someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The parts of `podman image inspect` kiwibox uses. */
 export interface ImageInfo {

@@ -1,16 +1,8 @@
 /**
- * Image references: which registry a reference names, whether it is fully qualified, and the TLS
- * flag podman and skopeo get for it.
+ * The TLS flag podman and skopeo get for an image reference (registry facts: kiwi/image-ref.ts).
  */
 import type { PodmanSettings } from '../../core/model.js';
-
-/** The registry host[:port] of a fully qualified reference, or undefined for a short name. */
-export function registryOf(ref: string): string | undefined {
-  const slash = ref.indexOf('/');
-  if (slash < 0) return undefined;
-  const first = ref.slice(0, slash);
-  return first.includes('.') || first.includes(':') || first === 'localhost' ? first : undefined;
-}
+import { registryOf } from '../../kiwi/image-ref.js';
 
 /** `--tls-verify=false` only for registries configured so. */
 export function tlsArgs(settings: PodmanSettings, ref: string): string[] {
@@ -18,9 +10,4 @@ export function tlsArgs(settings: PodmanSettings, ref: string): string[] {
   return registry !== undefined && settings.registries[registry]?.tlsVerify === false
     ? ['--tls-verify=false']
     : [];
-}
-
-/** Fully qualified means a registry host is named: `localhost/NAME:TAG`, `HOST:PORT/NAME:TAG`. */
-export function isFullyQualified(ref: string): boolean {
-  return registryOf(ref) !== undefined;
 }

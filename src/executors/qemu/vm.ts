@@ -57,14 +57,7 @@ const CONSOLE_TAIL = 200;
 /** Boots the box and waits for QEMU to end; see the module comment for what success means. */
 export async function runVm(options: RunVmOptions): Promise<Result<VmRun>> {
   const { step } = options;
-  const backend = sharingBackend(options.sharing);
-  if (!backend) {
-    return failWith({
-      step,
-      reason: 'sharing-unsupported',
-      message: `sharing: ${options.sharing} is not available`,
-    });
-  }
+  const backend = await sharingBackend(options.sharing);
   if (options.signal.aborted)
     return failWith({ step, reason: 'cancelled', message: 'cancelled before boot' });
   // The -snapshot overlay of a box disk grows with everything the build writes to it: keep it off a

@@ -3,7 +3,7 @@
  * QEMU enforces even if the guest remounts read-write.
  */
 import { ok } from '../../../core/result.js';
-import type { SharingBackend } from './index.js';
+import type { SharingBackend } from './types.js';
 
 export const ninePBackend: SharingBackend = {
   name: '9p',

@@ -8,8 +8,8 @@ import { freeLocalPort } from '../../../core/net.js';
 import { errorMessage, failWith, ok, type Result } from '../../../core/result.js';
 import { generateBuildKeys } from '../../../sftp/keys.js';
 import { startShareServer } from '../../../sftp/server.js';
-import type { SharingBackend, SharingSetup, SharingStartOptions } from './index.js';
 import { officialBoxVariables, startOfficialTunnel } from './official-tunnel.js';
+import type { SharingBackend, SharingSetup, SharingStartOptions } from './types.js';
 
 /** SharingStartOptions plus the host port the VM runner forwards to the guest's port 22, if it does. */
 export type OfficialStartOptions = SharingStartOptions & { readonly guestSshPort?: number };

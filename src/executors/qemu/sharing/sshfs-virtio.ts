@@ -13,7 +13,7 @@ import { errorMessage, failWith, ok, type Result } from '../../../core/result.js
 import { type ResolvedShare, resolveShares } from '../../../sftp/confine.js';
 import { serveRawSftp } from '../../../sftp/raw-sftp.js';
 import { qemuOptValue } from '../qemu-argv.js';
-import type { SharingBackend, SharingSetup, SharingStartOptions } from './index.js';
+import type { SharingBackend, SharingSetup, SharingStartOptions } from './types.js';
 
 /** Prefix of the virtio-serial port names the guest looks for (`org.kiwibox.sftp.kiwibundle`). */
 export const SFTP_PORT_PREFIX = 'org.kiwibox.sftp.';

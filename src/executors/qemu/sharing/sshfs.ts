@@ -1,14 +1,14 @@
 /**
- * `sharing: sshfs` for every box: register with `registerSharingBackend(sshfsBackend)`. It starts
+ * `sharing: sshfs` for every box (index.ts loads it on first use). It starts
  * both routes, since the backend cannot see which guest protocol a box speaks: the virtio-serial
  * SFTP ports that kiwibox's test box mounts (sshfs-virtio.ts) and the per-build SSH server behind
  * the reverse tunnel the official boxes use (sshfs-official.ts). A guest uses one; the other idles.
  * Use `virtioSftpBackend` or `officialSshfsBackend` alone where the box kind is known.
  */
 import { fail, ok } from '../../../core/result.js';
-import type { SharingBackend } from './index.js';
 import { type OfficialStartOptions, officialSshfsBackend } from './sshfs-official.js';
 import { virtioSftpBackend } from './sshfs-virtio.js';
+import type { SharingBackend } from './types.js';
 
 export { officialSshfsBackend } from './sshfs-official.js';
 export { virtioSftpBackend } from './sshfs-virtio.js';

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fail, failWith, ok, type Result } from '../../../core/result.js';
 import { type GroupChild, spawnGroup, stopGroup } from '../../../process/group.js';
 import type { QemuShare } from '../qemu-argv.js';
-import type { SharingBackend, SharingSetup, SharingStartOptions } from './index.js';
+import type { SharingBackend, SharingSetup, SharingStartOptions } from './types.js';
 
 /** Where virtiofsd may live (Debian: in qemu-system-common). */
 export const VIRTIOFSD_PATHS = ['/usr/lib/qemu/virtiofsd', '/usr/libexec/virtiofsd'] as const;
