@@ -1,8 +1,3 @@
-/**
- * What most commands start with: load and validate the file (diagnostics → exit 2), then build the
- * fingerprint services for the project's state dir.
- */
-import { join } from 'node:path';
 import { type LoadedProject, loadProject } from '../config/load.js';
 import type { ExecutorLookup } from '../core/executor.js';
 import type { Failure } from '../core/result.js';
@@ -13,6 +8,7 @@ import { selectSteps } from '../graph/graph.js';
 import type { Output } from '../reporters/output.js';
 import { type PlannedStep, planSteps } from '../scheduler/plan.js';
 import { HashCache } from '../state/hash-cache.js';
+import { hashCacheFile, toolsFile } from '../state/layout.js';
 import { ToolVersions } from '../state/tools.js';
 import type { GlobalOptions } from './options.js';
 
@@ -25,16 +21,17 @@ export interface Session extends LoadedProject {
 
 export function fingerprintServices(stateDir: string): FingerprintServices {
   return {
-    cache: HashCache.load(join(stateDir, 'hash-cache.json')),
-    tools: new ToolVersions(join(stateDir, 'tools.json')),
+    cache: HashCache.load(hashCacheFile(stateDir)),
+    tools: new ToolVersions(toolsFile(stateDir)),
   };
 }
 
 export async function openSession(
   options: GlobalOptions,
   targets: readonly string[],
+  access: { readonly readOnly?: boolean } = {},
 ): Promise<Result<Session, Failure[]>> {
-  const loaded = await loadProject({ file: options.file, cache: true });
+  const loaded = await loadProject({ file: options.file, cache: true, readOnly: access.readOnly });
   if (!loaded.ok) return loaded;
   const order = selectSteps(loaded.value.project, loaded.value.graph, targets);
   if (!order.ok) return fail(order.error);
@@ -53,7 +50,7 @@ export async function planSession(options: {
   readonly force: boolean;
   readonly out: Output;
 }): Promise<{ session: Session; planned: PlannedStep[] } | undefined> {
-  const session = await openSession(options.global, options.targets);
+  const session = await openSession(options.global, options.targets, { readOnly: true });
   if (!session.ok) {
     options.out.failures(session.error);
     return undefined;

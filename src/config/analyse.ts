@@ -3,11 +3,12 @@
  * `${VAR}` expansion, JSON Schema, normalisation, references, cycles and file checks. Loaded only
  * when the analysis cache (analysis-cache.ts) cannot answer: yaml and ajv are the heavy part of start-up.
  */
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { type Document, LineCounter, parseDocument } from 'yaml';
 import type { Project } from '../core/model.js';
 import { type Failure, fail, ok, type Result } from '../core/result.js';
 import { buildGraph } from '../graph/graph.js';
+import { stateDirOf } from '../state/layout.js';
 import { checkSteps } from './check-steps.js';
 import { findCycles } from './cycles.js';
 import { expandEnv } from './env.js';
@@ -79,7 +80,7 @@ export function analyse(options: {
   const project: Project = {
     file,
     dir,
-    stateDir: join(dir, '.kiwibox'),
+    stateDir: stateDirOf(dir),
     steps,
     podman: podmanSettings({ value, dir }),
   };

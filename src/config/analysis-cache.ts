@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../core/fs.js';
 import type { Project, Step } from '../core/model.js';
+import { analysisFile, stateDirOf } from '../state/layout.js';
 
 /** Bumped when the stored shape changes. */
 const FORMAT = 1;
@@ -73,7 +74,7 @@ export class AnalysisCache {
 
   /** The cache for `file` (absolute) with contents `text`. */
   constructor(options: { readonly file: string; readonly text: string }) {
-    this.#path = join(dirname(options.file), '.kiwibox', 'analysis.json');
+    this.#path = analysisFile(stateDirOf(dirname(options.file)));
     this.#key = createHash('sha256')
       .update(`${FORMAT}\n${codeStamp()}\n${options.file}\n`)
       .update(options.text)

@@ -22,6 +22,8 @@ export interface LoadOptions {
   readonly skipFileChecks?: boolean;
   /** Use (and refresh) the analysis cache in `.kiwibox/`. */
   readonly cache?: boolean;
+  /** Read the cache but never write it (commands that only look write nothing). */
+  readonly readOnly?: boolean;
 }
 
 /** Steps whose checks read other files: they are re-checked on a cache hit. */
@@ -52,6 +54,6 @@ export async function loadProject(options: LoadOptions): Promise<Result<LoadedPr
   const analysed = analyse({ file, text, env, skipFileChecks: options.skipFileChecks });
   if (!analysed.ok) return analysed;
   const { project, graph, variables } = analysed.value;
-  await cache?.write(project, variables, env);
+  if (!options.readOnly) await cache?.write(project, variables, env);
   return ok({ project, graph });
 }

@@ -92,7 +92,6 @@ export interface TaskStep extends StepBase {
 }
 
 export type Step = BoxStep | BuildStep | StashStep | StackStep | TaskStep;
-export type StepOfKind<K extends StepKind> = Extract<Step, { kind: K }>;
 
 /** How podman is called: the user's store and per-registry TLS (kiwibox.yaml `podman:`, env overrides). */
 export interface PodmanSettings {

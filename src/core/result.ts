@@ -41,11 +41,6 @@ export const failWith = (failure: Failure): { ok: false; error: Failure[] } => (
   error: [failure],
 });
 
-/** For exhaustive switches: a compile error where a case is missing. */
-export function unreachable(value: never): never {
-  throw new Error(`Internal error: unexpected value ${JSON.stringify(value)}`);
-}
-
 /** Message of an unknown thrown value. */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

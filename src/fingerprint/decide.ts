@@ -14,11 +14,11 @@ import {
   type Fingerprint,
   type LastRun,
   readRecord,
+  readStamp,
   recordedOutputs,
+  type StampDigests,
   type StatKey,
-  stepDir,
 } from '../state/record.js';
-import { readStamp, type StampDigests } from '../state/stamp.js';
 import type { ToolVersions } from '../state/tools.js';
 import { explainFingerprints } from './explain.js';
 import { fingerprintHash, makeFingerprint, normaliseConfig } from './fingerprint.js';
@@ -120,12 +120,11 @@ export interface Decided {
 /** Reads the step's stamp (or record), fingerprints the step if needed and decides. */
 export async function fingerprintAndDecide(options: Options): Promise<Result<Decided>> {
   const { step, project } = options;
-  const dir = stepDir(project.stateDir, step.id);
   const probed = await probe(options);
   if (!probed.ok) return probed;
   const { rest } = probed.value;
   let { inputs, digests } = probed.value;
-  const stamp = readStamp(dir);
+  const stamp = readStamp(project.stateDir, step.id);
   const vouched = stamp?.rest === digests.rest && stamp.inputs === digests.inputs;
   if (stamp && vouched && !options.force && !(await outputReasons(options, stamp)).length) {
     const decision = { hash: stamp.hash, reasons: [], record: stamp };

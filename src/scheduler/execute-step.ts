@@ -19,8 +19,7 @@ import {
 } from '../fingerprint/decide.js';
 import type { InputPrefetch } from '../fingerprint/prefetch.js';
 import { acquireStepLock } from '../state/lock.js';
-import { dropRecord, readRecord, recordedOutputs, stepDir, writeRecord } from '../state/record.js';
-import { writeStamp } from '../state/stamp.js';
+import { dropRecord, readRecord, recordedOutputs, writeRecord, writeStamp } from '../state/record.js';
 import { StepLog } from '../state/step-log.js';
 
 export type StepOutcome =
@@ -69,7 +68,7 @@ async function refreshStamp(options: ExecuteStepOptions, decided: Decided): Prom
   try {
     const record = readRecord(project.stateDir, step.id);
     if (record?.hash === decided.decision.hash) {
-      await writeStamp(stepDir(project.stateDir, step.id), record, decided.digests);
+      await writeStamp({ stateDir: project.stateDir, id: step.id, run: record, digests: decided.digests });
     }
   } finally {
     lock.release();

@@ -84,6 +84,5 @@ export async function planSteps(options: {
       record: decision.record,
     });
   }
-  await Promise.all([options.services.cache.save(), options.services.tools.save()]);
   return planned;
 }

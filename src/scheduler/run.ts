@@ -54,15 +54,17 @@ export async function runSteps(options: RunOptions): Promise<RunSummary> {
   }
 
   // A no-op run is mostly listing and stating inputs: a second thread takes part of it.
-  const prefetch = options.force
-    ? undefined
-    : InputPrefetch.start({
-        projectDir: project.dir,
-        steps: steps.flatMap((step) => {
-          const executor = options.lookup(step);
-          return executor ? [{ id: step.id, spec: executor.inputs(step as never, project) }] : [];
-        }),
-      });
+  // KIWIBOX_PREFETCH=0 turns the worker off (bench/prefetch measures what it buys).
+  const prefetch =
+    options.force || process.env.KIWIBOX_PREFETCH === '0'
+      ? undefined
+      : InputPrefetch.start({
+          projectDir: project.dir,
+          steps: steps.flatMap((step) => {
+            const executor = options.lookup(step);
+            return executor ? [{ id: step.id, spec: executor.inputs(step, project) }] : [];
+          }),
+        });
 
   emit({ type: 'run-started', steps: options.order, jobs });
   for (const step of steps) emit({ type: 'step-queued', step: step.id, kind: step.kind });
@@ -83,7 +85,7 @@ export async function runSteps(options: RunOptions): Promise<RunSummary> {
   };
   const weightOf = (step: Step) => {
     const executor = options.lookup(step);
-    const weight = executor?.weight?.(step as never, project) ?? 1;
+    const weight = executor?.weight?.(step, project) ?? 1;
     return Math.max(1, Math.min(weight, jobs));
   };
   const start = (step: Step, weight: number) => {

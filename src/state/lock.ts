@@ -3,15 +3,14 @@
  * owner's pid; a lock whose owner is gone is stale and taken over.
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import { pidAlive } from '../core/fs.js';
-import { stepDir } from './record.js';
+import { lockFile, stepDir } from './layout.js';
 
 /** Takes the lock; returns a release function, or the pid of the live owner. */
 export function acquireStepLock(stateDir: string, id: string): { release: () => void } | { owner: number } {
   const dir = stepDir(stateDir, id);
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'lock');
+  const file = lockFile(stateDir, id);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(file, 'wx');

@@ -1,17 +1,23 @@
 /**
- * Per-step records in `.kiwibox/steps/<id>/`: the fingerprint of the last successful run and the
- * manifest of its outputs, with a small stamp beside it (stamp.ts). The record is dropped before a
- * step runs and written only after it succeeded, so a crash or failure always leaves the step stale.
+ * Per-step records (paths: layout.ts): the fingerprint of the last successful run and the manifest
+ * of its outputs, and beside it the step's stamp. The record is dropped before a step runs and
+ * written only after it succeeded, so a crash or failure always leaves the step stale.
+ *
+ * The stamp is the few hundred bytes that let a no-op run call the step fresh without hashing its
+ * inputs' list into a fingerprint or parsing its record (whose per-file hashes and stats make it
+ * large). It holds the record's hash and outputs, a digest of the fingerprint without its files, and
+ * a digest of the inputs' stats (see inputsDigest): both digests equal means the fingerprint equals
+ * the record's. Written after record.json and removed before it, so a stamp never outlives its record.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import type { RerunReason } from '../core/events.js';
 import type { StepOutputs } from '../core/executor.js';
 import { writeFileAtomic } from '../core/fs.js';
 import type { Step } from '../core/model.js';
 import { type HashCache, sha256File } from './hash-cache.js';
-import { dropStamp, type StampDigests, writeStamp } from './stamp.js';
+import { recordFile, stampFile } from './layout.js';
 
 /** A file's identity as last hashed: [dev, ino, size, mtimeMs, ctimeMs]. */
 export type StatKey = readonly [number, number, number, number, number];
@@ -58,22 +64,17 @@ export interface StepRecord extends LastRun {
   readonly durationMs: number;
 }
 
-/** Step ids may contain dots; keep the directory name unambiguous and safe. */
-export function stepDir(stateDir: string, id: string): string {
-  return join(stateDir, 'steps', encodeURIComponent(id));
-}
-
 export function readRecord(stateDir: string, id: string): StepRecord | undefined {
   try {
-    return JSON.parse(readFileSync(join(stepDir(stateDir, id), 'record.json'), 'utf8')) as StepRecord;
+    return JSON.parse(readFileSync(recordFile(stateDir, id), 'utf8')) as StepRecord;
   } catch {
     return undefined;
   }
 }
 
 export async function dropRecord(stateDir: string, id: string): Promise<void> {
-  await dropStamp(stepDir(stateDir, id));
-  await rm(join(stepDir(stateDir, id), 'record.json'), { force: true });
+  await rm(stampFile(stateDir, id), { force: true });
+  await rm(recordFile(stateDir, id), { force: true });
 }
 
 /** Records a successful run; output files are hashed now (through the stat cache). */
@@ -108,9 +109,8 @@ export async function writeRecord(options: {
     finishedAt: new Date().toISOString(),
     durationMs: options.durationMs,
   };
-  const dir = stepDir(options.stateDir, options.id);
-  await writeFileAtomic(join(dir, 'record.json'), JSON.stringify(record, null, 1));
-  await writeStamp(dir, record, options.digests);
+  await writeFileAtomic(recordFile(options.stateDir, options.id), JSON.stringify(record, null, 1));
+  await writeStamp({ stateDir: options.stateDir, id: options.id, run: record, digests: options.digests });
   return record;
 }
 
@@ -141,4 +141,46 @@ export async function checkOutputs(record: LastRun, projectDir: string): Promise
     }
   }
   return reasons;
+}
+
+// The stamp.
+
+const STAMP_FORMAT = 1;
+
+/** What a decision computes besides the fingerprint, and a stamp stores. */
+export interface StampDigests {
+  /** fingerprintHash of the fingerprint with `files` left empty. */
+  readonly rest: string;
+  /** inputsDigest of the inputs' stats. */
+  readonly inputs: string;
+}
+
+export interface StepStamp extends LastRun, StampDigests {}
+
+/** The step's stamp, if there is a readable one of this format. */
+export function readStamp(stateDir: string, id: string): StepStamp | undefined {
+  try {
+    const stamp = JSON.parse(readFileSync(stampFile(stateDir, id), 'utf8')) as StepStamp & { v?: number };
+    return stamp?.v === STAMP_FORMAT && typeof stamp.hash === 'string' && stamp.outputs ? stamp : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeStamp(options: {
+  readonly stateDir: string;
+  readonly id: string;
+  readonly run: LastRun;
+  readonly digests: StampDigests;
+}): Promise<void> {
+  const { run, digests } = options;
+  const stamp = {
+    v: STAMP_FORMAT,
+    hash: run.hash,
+    rest: digests.rest,
+    inputs: digests.inputs,
+    outputs: run.outputs,
+    finishedAt: run.finishedAt,
+  };
+  await writeFileAtomic(stampFile(options.stateDir, options.id), JSON.stringify(stamp));
 }

@@ -36,7 +36,7 @@ export class InputMap {
     this.#configFiles.add(project.file);
     for (const id of options.ids) {
       const step = project.steps.get(id) as Step;
-      const spec = options.lookup(step)?.inputs(step as never, project) ?? { dirs: [], files: [], globs: [] };
+      const spec = options.lookup(step)?.inputs(step, project) ?? { dirs: [], files: [], globs: [] };
       const dirs = spec.dirs.map((d) => resolve(project.dir, d));
       const files = new Set(spec.files.map((f) => resolve(project.dir, f)));
       for (const d of dirs) {

@@ -226,7 +226,7 @@ export class Watch {
       if (!run.started.has(id)) continue;
       const step = project.steps.get(id);
       const record = readRecord(project.stateDir, id);
-      const spec = step ? lookup(step)?.inputs(step as never, project) : undefined;
+      const spec = step ? lookup(step)?.inputs(step, project) : undefined;
       if (!step || !record?.inputStats || !spec) continue;
       for (const file of await listInputs(spec, project.dir)) {
         const key = relative(project.dir, file);
@@ -296,7 +296,7 @@ export class Watch {
     if (!analysed) return;
     const specs = analysed.selection.map((id) => {
       const step = analysed.project.steps.get(id);
-      return step ? (analysed.lookup(step)?.inputs(step as never, analysed.project) ?? undefined) : undefined;
+      return step ? (analysed.lookup(step)?.inputs(step, analysed.project) ?? undefined) : undefined;
     });
     const files = new Set<string>();
     for (const spec of specs)

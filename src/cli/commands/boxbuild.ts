@@ -13,6 +13,7 @@ import { rememberSource } from '../../core/source.js';
 import { executorsFor } from '../../executors/index.js';
 import { createBoxedBuildExecutor } from '../../executors/qemu/boxed-build.js';
 import type { Output } from '../../reporters/output.js';
+import { stateDirOf } from '../../state/layout.js';
 import { EXIT, type GlobalOptions } from '../options.js';
 
 export interface BoxbuildOptions {
@@ -87,7 +88,7 @@ export function boxbuildProject(options: {
     }
   }
   const sharing: Sharing = opts.virtiofsSharing ? 'virtiofs' : opts.sshfsSharing ? 'sshfs' : '9p';
-  const stateDir = resolve(cwd, '.kiwibox');
+  const stateDir = stateDirOf(resolve(cwd));
   // `--box host` is the host box (no official box has that name): the host's kiwi-ng in a VM.
   const host = opts.box === HOST_BOX;
   const box: BoxStep = {

@@ -1,8 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { removeTree } from '../../executors/kiwi/mounts.js';
 import type { Output } from '../../reporters/output.js';
-import { readRecord, recordedOutputs, stepDir } from '../../state/record.js';
-import { stepLogPath } from '../../state/step-log.js';
+import { stepDir, stepLogFile } from '../../state/layout.js';
+import { readRecord, recordedOutputs } from '../../state/record.js';
 import { EXIT, type GlobalOptions } from '../options.js';
 import { openSession } from '../session.js';
 
@@ -20,11 +20,11 @@ export async function cleanCommand(global: GlobalOptions, targets: string[], out
     if (!step) continue;
     const record = readRecord(project.stateDir, id);
     const outputs = record ? recordedOutputs(record, project.dir) : undefined;
-    await lookup(step)?.clean?.(step as never, outputs, project);
+    await lookup(step)?.clean?.(step, outputs, project);
     if (step.kind === 'build' || step.kind === 'stack') await removeTree(step.targetDir);
     for (const file of outputs?.files ?? []) await rm(file, { force: true, recursive: true });
     await rm(stepDir(project.stateDir, id), { recursive: true, force: true });
-    await rm(stepLogPath(project.stateDir, id), { force: true });
+    await rm(stepLogFile(project.stateDir, id), { force: true });
     out.print(`cleaned ${id}`);
   }
   return EXIT.ok;

@@ -5,7 +5,7 @@ import { openSession } from '../session.js';
 export type GraphFormat = 'dot' | 'mermaid' | 'json';
 
 export async function graphCommand(global: GlobalOptions, format: GraphFormat, out: Output): Promise<number> {
-  const session = await openSession(global, []);
+  const session = await openSession(global, [], { readOnly: true });
   if (!session.ok) {
     out.failures(session.error);
     return EXIT.badInput;

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import { describeReason } from '../../fingerprint/explain.js';
 import type { Output } from '../../reporters/output.js';
-import { stepLogPath } from '../../state/step-log.js';
+import { stepLogFile } from '../../state/layout.js';
 import { EXIT, type GlobalOptions } from '../options.js';
 import { planSession } from '../session.js';
 
@@ -25,7 +25,7 @@ export async function whyCommand(global: GlobalOptions, step: string, out: Outpu
   }
   out.print(`${step} would run:`);
   for (const r of entry.reasons) out.print(`  ${describeReason(r)}`);
-  const log = stepLogPath(project.stateDir, step);
+  const log = stepLogFile(project.stateDir, step);
   if (!entry.record && existsSync(log))
     out.print(`last attempt did not succeed; its log: ${relative(global.cwd, log)}`);
   return EXIT.ok;

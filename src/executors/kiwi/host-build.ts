@@ -1,12 +1,8 @@
-/**
- * Builds without a box: the host's kiwi-ng, as root, into a staging dir that replaces the target
- * dir only when kiwi-ng succeeded and its kiwi.result.json names files that exist.
- */
-import { join } from 'node:path';
 import type { StepExecutor, StepOutputs } from '../../core/executor.js';
 import type { BuildStep, StackStep } from '../../core/model.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import { checkKiwiArgs } from '../../kiwi/build-options.js';
+import { kiwiCacheDir } from '../../state/layout.js';
 import { runKiwiNg } from './kiwi-ng.js';
 import { readKiwiResult } from './result-file.js';
 import { withStagingDir } from './staging.js';
@@ -47,10 +43,7 @@ export const hostBuildExecutor: StepExecutor<BuildStep> = {
         command: ['system', 'build'],
         type: step.type,
         profiles: step.profiles,
-        globalArgs: withOwnCache(
-          split.global,
-          join(ctx.project.stateDir, 'kiwi-cache', encodeURIComponent(step.id)),
-        ),
+        globalArgs: withOwnCache(split.global, kiwiCacheDir(ctx.project.stateDir, step.id)),
         args: ['--description', step.description, '--target-dir', staging, ...split.command],
         cwd: ctx.project.dir,
         signal: ctx.signal,

@@ -8,6 +8,7 @@ import { XMLParser } from 'fast-xml-parser';
 import type { PodmanSettings, Project, StackStep, StashStep, Step } from '../../core/model.js';
 import { type Failure, fail, failWith, ok, type Result } from '../../core/result.js';
 import { registryOf } from '../../kiwi/image-ref.js';
+import { stateDirOf } from '../../state/layout.js';
 import { splitNameTag, validateImageName, validateTag } from './names.js';
 
 /** Store flags of the compatibility commands: command-line options, else KIWIBOX_PODMAN_* variables. */
@@ -48,7 +49,7 @@ function projectOf(cwd: string, podman: PodmanSettings, step: Step): Project {
   return {
     file: join(cwd, 'kiwibox.yaml'),
     dir: cwd,
-    stateDir: join(cwd, '.kiwibox'),
+    stateDir: stateDirOf(cwd),
     podman,
     steps: new Map([[step.id, step]]),
   };

@@ -1,0 +1,36 @@
+/**
+ * Where everything kiwibox keeps between runs lives: `.kiwibox/` beside kiwibox.yaml. No other
+ * module builds a path into it.
+ *
+ *   .kiwibox/analysis.json          the analysed project (config/analysis-cache.ts)
+ *   .kiwibox/hash-cache.json        file hashes by stat (hash-cache.ts)
+ *   .kiwibox/tools.json             tool versions (tools.ts)
+ *   .kiwibox/steps/<id>/record.json the last successful run (record.ts)
+ *   .kiwibox/steps/<id>/stamp.json  its small summary for no-op runs (stamp.ts)
+ *   .kiwibox/steps/<id>/lock        the pid running the step (lock.ts)
+ *   .kiwibox/logs/<id>.log          the step's last output (step-log.ts)
+ *   .kiwibox/kiwi-cache/<id>/       kiwi-ng's package cache for a host build
+ */
+import { join } from 'node:path';
+
+/** The state directory of the project in `projectDir`. */
+export function stateDirOf(projectDir: string): string {
+  return join(projectDir, '.kiwibox');
+}
+
+/** Step ids may contain dots and slashes; keep directory and file names unambiguous and safe. */
+const safe = (id: string) => encodeURIComponent(id);
+
+export function stepDir(stateDir: string, id: string): string {
+  return join(stateDir, 'steps', safe(id));
+}
+
+export const recordFile = (stateDir: string, id: string) => join(stepDir(stateDir, id), 'record.json');
+export const stampFile = (stateDir: string, id: string) => join(stepDir(stateDir, id), 'stamp.json');
+export const lockFile = (stateDir: string, id: string) => join(stepDir(stateDir, id), 'lock');
+export const logsDir = (stateDir: string) => join(stateDir, 'logs');
+export const stepLogFile = (stateDir: string, id: string) => join(logsDir(stateDir), `${safe(id)}.log`);
+export const analysisFile = (stateDir: string) => join(stateDir, 'analysis.json');
+export const hashCacheFile = (stateDir: string) => join(stateDir, 'hash-cache.json');
+export const toolsFile = (stateDir: string) => join(stateDir, 'tools.json');
+export const kiwiCacheDir = (stateDir: string, id: string) => join(stateDir, 'kiwi-cache', safe(id));
