@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { arch as hostArch } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage, failWith, ok, type Result } from '../core/result.js';
+import { runProcess } from '../process/run.js';
 import { type CpioEntry, cpioArchive } from './cpio.js';
 import { HOST_INIT } from './host-init.js';
 import { fetchKernel, type KernelPackage, resolveKernelPackage, type WantedModule } from './host-kernel.js';
@@ -61,11 +62,9 @@ async function busyboxApplets(signalDir: string): Promise<Result<{ data: Buffer;
       message: `${BUSYBOX} is missing or not static (install busybox-static)`,
     });
   }
-  const { execa } = await import('execa');
-  const list = await execa(BUSYBOX, ['--list'], { cwd: signalDir, reject: false });
-  if (list.exitCode !== 0)
-    return failWith({ reason: 'host-box-unavailable', message: `${BUSYBOX} --list failed` });
-  return ok({ data, applets: list.stdout.split('\n').filter((a) => /^[a-z0-9_.[-]+$/.test(a)) });
+  const list = await runProcess({ argv: [BUSYBOX, '--list'], cwd: signalDir });
+  if (!list.ok) return failWith({ reason: 'host-box-unavailable', message: `${BUSYBOX} --list failed` });
+  return ok({ data, applets: list.value.stdout.split('\n').filter((a) => /^[a-z0-9_.[-]+$/.test(a)) });
 }
 
 function initramfs(

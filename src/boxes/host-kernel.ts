@@ -8,7 +8,6 @@
 import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { execa } from 'execa';
 import { errorMessage, type Failure, failWith, ok, type Result } from '../core/result.js';
 import { runProcess } from '../process/run.js';
 
@@ -67,22 +66,19 @@ async function extractDeb(deb: string, dest: string, signal?: AbortSignal): Prom
     './lib/modules/*/modules.builtin',
     ...MODULE_DIRS.map((d) => `./lib/modules/*/kernel/${d}/*`),
   ];
-  const common = {
-    reject: false,
-    detached: true,
-    forceKillAfterDelay: 5000,
-    ...(signal ? { cancelSignal: signal } : {}),
-  } as const;
-  // buffer: false, or execa would keep the whole tar stream (hundreds of MB) in memory and cut it off.
-  const source = execa('dpkg-deb', ['--fsys-tarfile', deb], {
-    ...common,
-    stdin: 'ignore',
-    buffer: { stdout: false },
+  const stderr: string[] = [];
+  // Piped, never buffered: the tar stream is hundreds of MB.
+  const result = await runProcess({
+    argv: ['dpkg-deb', '--fsys-tarfile', deb],
+    pipeTo: ['tar', '-x', '-C', dest, '--wildcards', ...patterns],
+    cwd: dest,
+    ...(signal ? { signal } : {}),
+    onLine: (line, stream) => {
+      if (stream === 'stderr') stderr.push(line);
+    },
   });
-  const result = await source.pipe('tar', ['-x', '-C', dest, '--wildcards', ...patterns], common);
-  const piped = result.pipedFrom[0];
-  if (result.exitCode !== 0 || (piped && piped.exitCode !== 0)) {
-    const why = (result.stderr || piped?.stderr || result.shortMessage || '').toString().slice(0, 400);
+  if (!result.ok) {
+    const why = [result.error[0]?.message, ...stderr].join(' ').slice(0, 400);
     return failWith({ reason: 'host-kernel-unavailable', message: `cannot unpack ${basename(deb)}: ${why}` });
   }
   return ok(undefined);
@@ -104,7 +100,7 @@ async function bootableKernel(vmlinuz: string, arch: string, outDir: string): Pr
   if (at < 0) return packaged();
   const out = join(outDir, 'vmlinux');
   // xz stops with "corrupt data" at the bzImage's trailing bytes after writing the whole ELF.
-  await execa('xz', ['-dcq'], { input: image.subarray(at), stdout: { file: out }, reject: false });
+  await runProcess({ argv: ['xz', '-dcq'], input: image.subarray(at), stdoutFile: out, cwd: outDir });
   const head = await readFile(out).then(
     (b) => b.subarray(0, 4).toString('latin1'),
     () => '',

@@ -134,14 +134,23 @@ async function registerHeavyCommands(options: {
   if (!help && !argv.some((a) => HEAVY_COMMANDS.includes(a))) return;
   const out = terminalOutput(process.cwd());
   const global = (cmd: Command) => globalOptions(cmd.optsWithGlobals() as RawGlobalOptions);
-  const [{ registerBoxCommands }, { registerBoxbuildCommand }, { registerStashCommands }] = await Promise.all(
-    [import('./commands/box.js'), import('./commands/boxbuild.js'), import('./commands/stash.js')],
-  );
+  const [
+    { registerBoxCommands },
+    { registerBoxbuildCommand },
+    { registerStashCommands },
+    { registerStackbuildCommand },
+  ] = await Promise.all([
+    import('./commands/box.js'),
+    import('./commands/boxbuild.js'),
+    import('./commands/stash.js'),
+    import('./commands/stackbuild.js'),
+  ]);
   const runOne = async (project: Project) =>
     (await import('./commands/run.js')).runProject({ project, global: global(program) });
   registerBoxCommands(program, out);
   registerBoxbuildCommand({ program, out, global, setExit });
   registerStashCommands(program, out, runOne, setExit);
+  registerStackbuildCommand(program, out, runOne, setExit);
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

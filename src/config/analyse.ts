@@ -7,12 +7,11 @@ import { dirname } from 'node:path';
 import { type Document, LineCounter, parseDocument } from 'yaml';
 import type { Project } from '../core/model.js';
 import { type Failure, fail, ok, type Result } from '../core/result.js';
-import { buildGraph } from '../graph/graph.js';
+import { buildGraph, type StepGraph } from '../graph/graph.js';
 import { stateDirOf } from '../state/layout.js';
 import { checkSteps } from './check-steps.js';
 import { findCycles } from './cycles.js';
 import { expandEnv } from './env.js';
-import type { LoadedProject } from './load.js';
 import { draftSteps, podmanSettings } from './normalize.js';
 import { resolveReferences } from './references.js';
 import { validateSchema } from './schema.js';
@@ -30,7 +29,9 @@ function parseYaml(file: string, text: string): { doc: Document; failures: Failu
   return { doc, failures };
 }
 
-export interface Analysed extends LoadedProject {
+export interface Analysed {
+  readonly project: Project;
+  readonly graph: StepGraph;
   /** Names of the `${VAR}`s the file expands (what a cached analysis depends on besides the text). */
   readonly variables: ReadonlySet<string>;
 }

@@ -1,10 +1,11 @@
 /**
  * A long-running child (QEMU, virtiofsd) in its own process group: argv only, stdin closed, output
  * streamed line by line without buffering it all (a VM console can be large), and a kill that reaches
- * the whole group. Groups still alive when kiwibox exits are killed by an exit hook.
+ * the whole group (the group rules: live-groups.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { groupEnded, groupStarted, signalGroup, terminateGroup } from './live-groups.js';
 
 /** How a child ended: an exit code, a signal, or a spawn error (`error` set, e.g. ENOENT). */
 export interface ChildExit {
@@ -23,25 +24,6 @@ export interface GroupChild {
   running(): boolean;
 }
 
-const liveGroups = new Set<number>();
-let hookInstalled = false;
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-function installExitHook(): void {
-  if (hookInstalled) return;
-  hookInstalled = true;
-  process.on('exit', () => {
-    for (const pid of liveGroups) killGroup(pid, 'SIGKILL');
-  });
-}
-
 /** Starts `argv` in a new process group; each output line (without `\r`) goes to `onLine`. */
 export function spawnGroup(options: {
   readonly argv: readonly [string, ...string[]];
@@ -49,7 +31,6 @@ export function spawnGroup(options: {
   readonly cwd?: string;
   readonly onLine: (line: string, stream: 'stdout' | 'stderr') => void;
 }): GroupChild {
-  installExitHook();
   const [file, ...args] = options.argv;
   const child: ChildProcess = spawn(file, args, {
     cwd: options.cwd,
@@ -58,7 +39,7 @@ export function spawnGroup(options: {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const pid = child.pid;
-  if (pid !== undefined) liveGroups.add(pid);
+  groupStarted(pid);
   let done = false;
   const drains: Promise<void>[] = [];
   for (const [stream, name] of [
@@ -81,11 +62,7 @@ export function spawnGroup(options: {
     function finish(exit: ChildExit): void {
       if (done) return;
       done = true;
-      if (pid !== undefined) {
-        // Reap anything the child left in its group (virtiofsd's sandbox child, a daemon).
-        killGroup(pid, 'SIGKILL');
-        liveGroups.delete(pid);
-      }
+      groupEnded(pid);
       void Promise.all(drains).then(() => resolve(exit));
     }
   });
@@ -93,7 +70,7 @@ export function spawnGroup(options: {
     pid,
     exited,
     kill: (signal) => {
-      if (!done && pid !== undefined) killGroup(pid, signal);
+      if (!done && pid !== undefined) signalGroup(pid, signal);
     },
     running: () => !done,
   };
@@ -111,10 +88,11 @@ export async function waitExit(child: GroupChild, ms: number): Promise<boolean> 
 }
 
 /** SIGTERM to the group, SIGKILL after `graceMs`, then waits for the exit. */
-export async function stopGroup(child: GroupChild, graceMs = 5000): Promise<ChildExit> {
-  if (child.running()) {
-    child.kill('SIGTERM');
-    if (!(await waitExit(child, graceMs))) child.kill('SIGKILL');
+export async function stopGroup(child: GroupChild, graceMs?: number): Promise<ChildExit> {
+  if (child.running() && child.pid !== undefined) {
+    const cancelKill = terminateGroup(child.pid, graceMs);
+    await child.exited;
+    cancelKill();
   }
   return child.exited;
 }

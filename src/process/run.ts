@@ -1,9 +1,11 @@
 /**
- * Spawning for every executor: argv arrays only, output streamed line by line, and cancellation that
- * reaches the whole process group (SIGTERM, then SIGKILL after a delay). Process groups matter
- * because a `sh -c` task or a tool that forks would otherwise leave orphans behind.
+ * Running a command to its end, for executors, boxes and tools: argv arrays only, output streamed
+ * line by line, and cancellation that reaches the whole process group (SIGTERM, then SIGKILL after a
+ * delay; the rules: live-groups.ts). Process groups matter because a `sh -c` task or a tool that
+ * forks would otherwise leave orphans behind. No other module spawns through execa.
  */
 import { type Failure, fail, ok, type Result } from '../core/result.js';
+import { groupEnded, groupStarted, KILL_AFTER_MS, terminateGroup } from './live-groups.js';
 
 export interface RunProcessOptions {
   /** Program and arguments; never a shell string. */
@@ -23,6 +25,13 @@ export interface RunProcessOptions {
   readonly input?: string | Buffer;
   /** Step id for failures. */
   readonly step?: string;
+  /** Stdout goes to this file instead of memory and `onLine`. */
+  readonly stdoutFile?: string;
+  /**
+   * Stdout streams into this second command (`a | b`), never into memory: the result is the second
+   * command's, and either one failing fails the run. Both are cancelled together.
+   */
+  readonly pipeTo?: readonly [string, ...string[]];
 }
 
 export interface ProcessResult {
@@ -31,34 +40,13 @@ export interface ProcessResult {
   readonly stderr: string;
 }
 
-/** Process groups still alive: killed if kiwibox itself exits before they end. */
-const liveGroups = new Set<number>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const pid of liveGroups) killGroup(pid, 'SIGKILL');
-  });
-}
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
 /** Runs a process to its end. A non-zero exit is a failure (`exit-non-zero`), as is a signal. */
 export async function runProcess(options: RunProcessOptions): Promise<Result<ProcessResult>> {
-  installExitHook();
   const [file, ...args] = options.argv;
-  const killAfterMs = options.killAfterMs ?? 5000;
+  const killAfterMs = options.killAfterMs ?? KILL_AFTER_MS;
   // execa is ~100 modules: a no-op run, which spawns nothing, never loads it.
   const { execa } = await import('execa');
-  const child = execa(file, args, {
+  const common = {
     cwd: options.cwd,
     env: options.env,
     extendEnv: !options.replaceEnv,
@@ -68,19 +56,28 @@ export async function runProcess(options: RunProcessOptions): Promise<Result<Pro
     stripFinalNewline: true,
     buffer: true,
     maxBuffer: 64 * 1024 * 1024,
+  } as const;
+  const first = execa(file, args, {
+    ...common,
     ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
+    ...(options.stdoutFile !== undefined ? { stdout: { file: options.stdoutFile } } : {}),
+    // Piped: stdout is the second command's input, never buffered (it may be hundreds of MB).
+    ...(options.pipeTo !== undefined ? { buffer: { stdout: false } } : {}),
   });
-  const pid = child.pid;
-  if (pid !== undefined) liveGroups.add(pid);
+  const [pipeFile, ...pipeArgs] = options.pipeTo ?? [];
+  const second = pipeFile === undefined ? undefined : execa(pipeFile, pipeArgs, common);
+  // The pipe's own promise settles with the second command; failures are read from both results.
+  if (second) first.pipe(second).catch(() => undefined);
+  const child = second ?? first;
+  const pids = [...new Set([first.pid, child.pid])].filter((p) => p !== undefined);
+  for (const p of pids) groupStarted(p);
 
   let cancelled: 'aborted' | 'timeout' | undefined;
-  let forceTimer: NodeJS.Timeout | undefined;
+  const cancelKills: (() => void)[] = [];
   const terminate = (why: 'aborted' | 'timeout') => {
-    if (cancelled || pid === undefined) return;
+    if (cancelled || !pids.length) return;
     cancelled = why;
-    killGroup(pid, 'SIGTERM');
-    forceTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), killAfterMs);
-    forceTimer.unref();
+    for (const p of pids) cancelKills.push(terminateGroup(p, killAfterMs));
   };
   const onAbort = () => terminate('aborted');
   if (options.signal?.aborted) onAbort();
@@ -89,7 +86,7 @@ export async function runProcess(options: RunProcessOptions): Promise<Result<Pro
     options.timeoutMs === undefined ? undefined : setTimeout(() => terminate('timeout'), options.timeoutMs);
 
   const pumps: Promise<void>[] = [];
-  if (options.onLine) {
+  if (options.onLine && options.stdoutFile === undefined) {
     const onLine = options.onLine;
     for (const stream of ['stdout', 'stderr'] as const) {
       // Never break out of this loop: execa's iterator awaits process exit in `finally`.
@@ -104,15 +101,12 @@ export async function runProcess(options: RunProcessOptions): Promise<Result<Pro
   }
 
   const result = await child;
+  const piped = second ? await first : undefined;
   await Promise.all(pumps);
   options.signal?.removeEventListener('abort', onAbort);
   if (timeout) clearTimeout(timeout);
-  if (forceTimer) clearTimeout(forceTimer);
-  // Reap anything the process left in its group (a daemonised grandchild).
-  if (pid !== undefined) {
-    killGroup(pid, 'SIGKILL');
-    liveGroups.delete(pid);
-  }
+  for (const cancel of cancelKills) cancel();
+  for (const p of pids) groupEnded(p);
 
   const stdout = typeof result.stdout === 'string' ? result.stdout : '';
   const stderr = typeof result.stderr === 'string' ? result.stderr : '';
@@ -138,6 +132,12 @@ export async function runProcess(options: RunProcessOptions): Promise<Result<Pro
   if (result.exitCode !== 0) {
     return fail([
       { ...base, reason: 'exit-non-zero', message: `${command} exited with code ${result.exitCode}` },
+    ]);
+  }
+  if (piped && (piped.exitCode !== 0 || piped.signal)) {
+    const why = piped.signal ? `was killed by ${piped.signal}` : `exited with code ${piped.exitCode}`;
+    return fail([
+      { ...base, reason: 'exit-non-zero', message: `${command} ${why}: ${String(piped.stderr)}` },
     ]);
   }
   return ok({ exitCode: 0, stdout, stderr });

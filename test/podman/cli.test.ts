@@ -6,6 +6,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, test } from 'vitest';
+import { registerStackbuildCommand } from '../../src/cli/commands/stackbuild.js';
 import { registerStashCommands } from '../../src/cli/commands/stash.js';
 import type { Project } from '../../src/core/model.js';
 import { stackExecutor } from '../../src/executors/podman/stack.js';
@@ -36,9 +37,11 @@ async function kiwibox(...args: string[]): Promise<{ code: number; out: string[]
   const program = new Command('kiwibox').exitOverride();
   let code = 0;
   const io = { print: (l: string) => out.push(l), error: (l: string) => err.push(l) };
-  registerStashCommands(program, io, runOneStep, (c) => {
+  const setExit = (c: number) => {
     code = c;
-  });
+  };
+  registerStashCommands(program, io, runOneStep, setExit);
+  registerStackbuildCommand(program, io, runOneStep, setExit);
   await program.parseAsync(args, { from: 'user' });
   return { code, out, err };
 }

@@ -23,7 +23,7 @@ interface StackbuildOptions {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-/** Registers `stackbuild` on `program` (called by registerStashCommands). */
+/** Registers `stackbuild` on `program`. */
 export function registerStackbuildCommand(
   program: Command,
   io: CommandIo,

@@ -10,7 +10,6 @@ import {
   stashProject,
 } from '../../executors/podman/compat.js';
 import { listStashes, type StashListing } from '../../executors/podman/list.js';
-import { registerStackbuildCommand } from './stackbuild.js';
 
 /** Where the commands print. */
 export interface CommandIo {
@@ -81,7 +80,7 @@ const toProcess: ExitSink = (code) => {
 };
 
 /**
- * Registers `stash` (with `stash list`) and `stackbuild` on `program`. Exit codes: 0 ok, 1 failed,
+ * Registers `stash` (with `stash list`) on `program` (`stackbuild`: stackbuild.ts). Exit codes: 0 ok, 1 failed,
  * 2 bad input, or whatever `run` returned.
  */
 export function registerStashCommands(
@@ -133,6 +132,4 @@ export function registerStashCommands(
       const options = command.optsWithGlobals<CompatPodmanOptions & { json?: boolean }>();
       setExit(await printList(io, options, options.json ?? false));
     });
-
-  registerStackbuildCommand(program, io, run, setExit);
 }

@@ -1,0 +1,65 @@
+/**
+ * runProcess with a pipe (`a | b`) and stdout to a file: what host-kernel.ts unpacks kernels with.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runProcess } from '../../src/process/run.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kiwibox-process-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('runProcess', () => {
+  it('streams stdout into a second command and returns its result', async () => {
+    const r = await runProcess({ argv: ['printf', 'b\\na\\n'], pipeTo: ['sort'], cwd: dir });
+    expect(r.ok && r.value.stdout).toBe('a\nb');
+  });
+
+  it('fails when either side of the pipe fails', async () => {
+    const first = await runProcess({ argv: ['sh', '-c', 'echo x; exit 3'], pipeTo: ['cat'], cwd: dir });
+    expect(first.ok ? 'ok' : first.error[0]?.message).toMatch(/exited with code 3/);
+    const second = await runProcess({ argv: ['echo', 'x'], pipeTo: ['sh', '-c', 'cat; exit 4'], cwd: dir });
+    expect(second.ok ? 'ok' : second.error[0]?.message).toMatch(/exited with code 4/);
+  });
+
+  it('writes stdout to a file', async () => {
+    const out = join(dir, 'out.txt');
+    const r = await runProcess({ argv: ['cat'], input: 'hello', stdoutFile: out, cwd: dir });
+    expect(r.ok).toBe(true);
+    expect(readFileSync(out, 'utf8')).toBe('hello');
+  });
+
+  it('cancels both sides of a pipe, SIGKILL for one that ignores SIGTERM', async () => {
+    const pids = join(dir, 'pids');
+    const controller = new AbortController();
+    const running = runProcess({
+      argv: ['sh', '-c', `echo $$ >> ${pids}; trap '' TERM; while :; do sleep 0.1; done`],
+      pipeTo: ['sh', '-c', `echo $$ >> ${pids}; cat > /dev/null`],
+      cwd: dir,
+      signal: controller.signal,
+      killAfterMs: 300,
+    });
+    for (
+      let i = 0;
+      i < 100 && (readFileSync(pids, { flag: 'a+', encoding: 'utf8' }).match(/\n/g)?.length ?? 0) < 2;
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 50));
+    controller.abort();
+    const r = await running;
+    expect(r.ok ? 'ok' : r.error[0]?.reason).toBe('cancelled');
+    const started = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+    expect(started).toHaveLength(2);
+    expect(started.filter(alive)).toEqual([]);
+  });
+});
