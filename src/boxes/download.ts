@@ -7,6 +7,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, open, readFile, rename, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { Agent, type Dispatcher, interceptors, request } from 'undici';
+import type { FailureReason } from '../core/reasons.js';
 import { errorMessage, type Failure, failWith, ok, type Result } from '../core/result.js';
 
 /** Progress of one file; `total` is unknown when the server sends no length. */
@@ -42,7 +43,7 @@ export function boxDispatcher(): Dispatcher {
   return defaultDispatcher;
 }
 
-const failure = (reason: string, message: string): Failure => ({ reason, message });
+const failure = (reason: FailureReason, message: string): Failure => ({ reason, message });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** GET a small text resource (a `.sha256`, a packages file). */

@@ -50,7 +50,7 @@ export function analyse(options: {
   if (doc.contents === null) {
     return fail([
       {
-        reason: 'schema',
+        reason: 'invalid-value',
         message: 'the file is empty: it needs at least `version: 1`',
         location: { file, offset: 0, length: 0 },
       },

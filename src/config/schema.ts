@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { Document } from 'yaml';
+import type { FailureReason } from '../core/reasons.js';
 import type { Failure } from '../core/result.js';
 import { locate, pointerSegments } from './yaml-ast.js';
 
@@ -36,19 +37,26 @@ function usefulErrors(errors: readonly ErrorObject[]): ErrorObject[] {
   return kept;
 }
 
-function describe(error: ErrorObject): { message: string; segments: string[]; key: boolean } {
+function describe(error: ErrorObject): {
+  reason: FailureReason;
+  message: string;
+  segments: string[];
+  key: boolean;
+} {
   const segments = pointerSegments(error.instancePath);
   const where = segments.length ? segments.join('.') : 'the file';
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
     case 'additionalProperties':
       return {
+        reason: 'unknown-key',
         message: `unknown key '${String(params.additionalProperty)}' in ${where}`,
         segments: [...segments, String(params.additionalProperty)],
         key: true,
       };
     case 'required':
       return {
+        reason: 'missing-key',
         message: `${where} is missing the required key '${String(params.missingProperty)}'`,
         segments,
         key: true,
@@ -56,28 +64,46 @@ function describe(error: ErrorObject): { message: string; segments: string[]; ke
     case 'pattern':
       if (params.pattern && typeof error.propertyName === 'string') {
         return {
+          reason: 'invalid-value',
           message: `'${error.propertyName}' is not a valid name: ${nameRule(String(params.pattern))}`,
           segments: [...segments, error.propertyName],
           key: true,
         };
       }
-      return { message: `${where} must match ${String(params.pattern)}`, segments, key: false };
+      return {
+        reason: 'invalid-value',
+        message: `${where} must match ${String(params.pattern)}`,
+        segments,
+        key: false,
+      };
     case 'enum':
       return {
+        reason: 'invalid-value',
         message: `${where} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
         segments,
         key: false,
       };
     case 'const':
-      return { message: `${where} must be ${JSON.stringify(params.allowedValue)}`, segments, key: false };
+      return {
+        reason: 'invalid-value',
+        message: `${where} must be ${JSON.stringify(params.allowedValue)}`,
+        segments,
+        key: false,
+      };
     case 'type':
       return {
+        reason: 'wrong-type',
         message: `${where} must be ${String(params.type).replace(',', ' or ')}`,
         segments,
         key: false,
       };
     default:
-      return { message: `${where} ${error.message ?? 'is invalid'}`, segments, key: false };
+      return {
+        reason: 'invalid-value',
+        message: `${where} ${error.message ?? 'is invalid'}`,
+        segments,
+        key: false,
+      };
   }
 }
 
@@ -96,8 +122,8 @@ export function validateSchema(options: {
   const validate = validator();
   if (validate(options.value)) return [];
   return usefulErrors(validate.errors ?? []).map((error) => {
-    const { message, segments, key } = describe(error);
+    const { reason, message, segments, key } = describe(error);
     const span = locate(options.doc, segments, key);
-    return { reason: 'schema', message, location: { file: options.file, ...span } };
+    return { reason, message, location: { file: options.file, ...span } };
   });
 }

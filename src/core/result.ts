@@ -2,6 +2,7 @@
  * Result and Failure: how every fallible operation reports. Exceptions are reserved for internal bugs
  * (see cli/main.ts, which turns a thrown error into an `internal-error`).
  */
+import type { FailureReason } from './reasons.js';
 
 /** A position in a source file, as a byte range. Printed as file:line:col. */
 export interface Location {
@@ -14,11 +15,11 @@ export interface Location {
 }
 
 /**
- * One thing that went wrong. `reason` is a stable kebab-case code (printed as `error[reason]`); tests
- * and the NDJSON reporter rely on it.
+ * One thing that went wrong. `reason` is a stable kebab-case code (printed as `error[reason]`) from
+ * the catalogue in reasons.ts; tests and NDJSON consumers rely on it.
  */
 export interface Failure {
-  readonly reason: string;
+  readonly reason: FailureReason;
   readonly message: string;
   /** Where in the user's files the problem is, when it has a place. */
   readonly location?: Location;

@@ -45,7 +45,7 @@ export async function planSteps(options: {
           {
             step: id,
             reason: 'no-executor',
-            message: `no executor for ${step.kind} steps in this build of kiwibox`,
+            message: `no executor for ${step.kind} steps like '${step.id}' in this build of kiwibox`,
           },
         ],
       });

@@ -110,7 +110,7 @@ describe('boxed build failures', () => {
     const { result, lines } = await build({ extraCmdline: 'testbox_fault=_no-result_' });
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.error[0]?.reason).toBe('result-code-missing');
+    expect(result.error[0]?.reason).toBe('result-missing');
     expect(lines).toContain('testbox: fault: powering off without result.code');
     expect(await readFile(join(targetDir, 'old-image.tar'), 'utf8')).toBe('old');
   });
@@ -119,7 +119,7 @@ describe('boxed build failures', () => {
     const { result, lines } = await build({ extraCmdline: 'testbox_fault=_panic_' });
     expect(lines).toContain('testbox: fault: panic');
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.error[0]?.reason).toBe('result-code-missing');
+    if (!result.ok) expect(result.error[0]?.reason).toBe('result-missing');
   });
 
   it('fails with the result.log tail when kiwi-ng in the box fails', async () => {

@@ -53,16 +53,16 @@ describe('diagnostics', () => {
       '    outputs: out.txt',
     ].join('\n');
     expect(await diagnose(text)).toMatchInlineSnapshot(`
-      "kiwibox.yaml:3:3: error[schema]: builds.base is missing the required key 'target-dir'
+      "kiwibox.yaml:3:3: error[missing-key]: builds.base is missing the required key 'target-dir'
           3 |   base:
             |   ^^^^
-      kiwibox.yaml:5:5: error[schema]: unknown key 'taget-dir' in builds.base
+      kiwibox.yaml:5:5: error[unknown-key]: unknown key 'taget-dir' in builds.base
           5 |     taget-dir: out
             |     ^^^^^^^^^
-      kiwibox.yaml:8:10: error[schema]: tasks.t.run must be string or array
+      kiwibox.yaml:8:10: error[wrong-type]: tasks.t.run must be string or array
           8 |     run: 42
             |          ^^
-      kiwibox.yaml:9:14: error[schema]: tasks.t.outputs must be array
+      kiwibox.yaml:9:14: error[wrong-type]: tasks.t.outputs must be array
           9 |     outputs: out.txt
             |              ^^^^^^^"
     `);
@@ -71,10 +71,10 @@ describe('diagnostics', () => {
   it('reports a wrong version and an invalid enum value', async () => {
     const text = 'version: 2\nbuilds:\n  b: {description: desc, target-dir: out, sharing: nfs}\n';
     expect(await diagnose(text)).toMatchInlineSnapshot(`
-      "kiwibox.yaml:1:10: error[schema]: version must be 1
+      "kiwibox.yaml:1:10: error[invalid-value]: version must be 1
           1 | version: 2
             |          ^
-      kiwibox.yaml:3:52: error[schema]: builds.b.sharing must be one of "9p", "virtiofs", "sshfs"
+      kiwibox.yaml:3:52: error[invalid-value]: builds.b.sharing must be one of "9p", "virtiofs", "sshfs"
           3 |   b: {description: desc, target-dir: out, sharing: nfs}
             |                                                    ^^^"
     `);
@@ -84,10 +84,10 @@ describe('diagnostics', () => {
     expect(
       await diagnose('version: 1\nstashes:\n  Base-Root: {root: desc}\ntasks:\n  "-x": {run: y}\n'),
     ).toMatchInlineSnapshot(`
-      "kiwibox.yaml:3:3: error[schema]: 'Base-Root' is not a valid name: image names are lower-case letters and digits, separated by single . _ or -
+      "kiwibox.yaml:3:3: error[invalid-value]: 'Base-Root' is not a valid name: image names are lower-case letters and digits, separated by single . _ or -
           3 |   Base-Root: {root: desc}
             |   ^^^^^^^^^
-      kiwibox.yaml:5:3: error[schema]: '-x' is not a valid name: use letters, digits, . _ and -, starting with a letter or digit
+      kiwibox.yaml:5:3: error[invalid-value]: '-x' is not a valid name: use letters, digits, . _ and -, starting with a letter or digit
           5 |   "-x": {run: y}
             |   ^^^^"
     `);

@@ -166,14 +166,14 @@ describe('stash executor', () => {
     await ctx.dispose();
   });
 
-  test('missing root is root-missing', async () => {
+  test('missing root is root-unavailable', async () => {
     const step = stashStep({ id: 'm', root: { dir: join(fx.work, 'nope') }, name: 'missing' });
     const result = await stashExecutor.run(
       step,
       await contextFor(projectOf(fx.work, fx.store.settings, [step])),
     );
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.error[0]?.reason).toBe('root-missing');
+    if (!result.ok) expect(result.error[0]?.reason).toBe('root-unavailable');
   });
 });
 

@@ -7,6 +7,7 @@
 import type { ExecutorContext } from '../../core/executor.js';
 import { pidAlive } from '../../core/fs.js';
 import type { PodmanSettings } from '../../core/model.js';
+import type { FailureReason } from '../../core/reasons.js';
 import { type Failure, fail, failWith, ok, type Result } from '../../core/result.js';
 import { isFullyQualified } from '../../kiwi/image-ref.js';
 import { type ProcessResult, runProcess } from '../../process/run.js';
@@ -81,13 +82,13 @@ export class PodmanSession {
   }
 
   /** Like exec, returning trimmed stdout; a failure gets `reason` (cancellation keeps its own). */
-  async call(args: readonly string[], reason: string): Promise<Result<string>> {
+  async call(args: readonly string[], reason: FailureReason): Promise<Result<string>> {
     const result = await this.exec(args);
     if (result.ok) return ok(result.value.stdout.trim());
     return fail(result.error.map((f) => this.explain(f, reason)));
   }
 
-  private explain(failure: Failure, reason: string): Failure {
+  private explain(failure: Failure, reason: FailureReason): Failure {
     if (failure.reason === 'cancelled' || failure.reason === 'timeout') return failure;
     return { ...failure, reason };
   }

@@ -29,7 +29,7 @@ async function checkDescription(step: StackStep): Promise<Result<void>> {
   if (!file) {
     return failWith({
       step: step.id,
-      reason: 'description-missing',
+      reason: 'missing-description',
       message: `no config.xml or *.kiwi in ${step.description}`,
       location: step.fields.description,
     });

@@ -67,7 +67,7 @@ async function previousStash(session: PodmanSession, name: string, tag: string):
   if (await session.imageExists(ref)) return ref;
   const listed = await session.call(
     ['images', '--format', 'json', '--filter', `reference=localhost/${name}`],
-    'x',
+    'podman-list-failed',
   );
   if (!listed.ok) return undefined;
   const images = JSON.parse(listed.value || '[]') as { Names?: string[]; Created?: number }[];
@@ -133,7 +133,7 @@ export const stashExecutor: StepExecutor<StashStep> = {
     if (!isDir) {
       return failWith({
         step: step.id,
-        reason: 'root-missing',
+        reason: 'root-unavailable',
         message: `root tree ${root.value} does not exist`,
       });
     }

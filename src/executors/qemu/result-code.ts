@@ -33,7 +33,7 @@ export async function checkResultCode(options: {
     const console = options.consoleTail.slice(-10).join('\n');
     return failWith({
       step,
-      reason: 'result-code-missing',
+      reason: 'result-missing',
       message: `the box wrote no ${RESULT_CODE} (${errorMessage(error)}): the build did not run to its end${console ? `\nlast console lines:\n${console}` : ''}`,
     });
   }
