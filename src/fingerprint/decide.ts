@@ -47,21 +47,18 @@ interface Options {
   readonly upstream: ReadonlyMap<string, string>;
   readonly force: boolean;
   readonly signal: AbortSignal;
-  /** The inputs digest, if another thread already took it (see prefetch.ts). */
-  readonly prefetched?: string;
 }
 
 /** Everything of the fingerprint but the file hashes, which only the stats stand for so far. */
 interface Probe {
-  /** Undefined when the digest was prefetched: stated only if the full path needs them. */
-  readonly inputs: StatedInput[] | undefined;
+  readonly inputs: StatedInput[];
   readonly rest: Omit<Fingerprint, 'format' | 'platform' | 'files'>;
   readonly digests: StampDigests;
 }
 
 async function probe(options: Options): Promise<Result<Probe>> {
   const { step, project, executor, services } = options;
-  const inputs = options.prefetched === undefined ? await statedInputs(options) : undefined;
+  const inputs = await statedInputs(options);
   const tools: Record<string, string> = {};
   for (const tool of executor.tools(step, project)) tools[tool] = await services.tools.version(tool);
   let extra: Record<string, string> = {};
@@ -75,7 +72,7 @@ async function probe(options: Options): Promise<Result<Probe>> {
   const rest = { kind: step.kind, config: normaliseConfig(step, project.dir), tools, upstream, extra };
   const digests = {
     rest: fingerprintHash(makeFingerprint({ ...rest, files: {} })),
-    inputs: inputs ? inputsDigest(inputs) : (options.prefetched as string),
+    inputs: inputsDigest(inputs),
   };
   return ok({ inputs, rest, digests });
 }
@@ -85,14 +82,33 @@ async function statedInputs(options: Options): Promise<StatedInput[]> {
   return statInputs(await listInputs(executor.inputs(step, project), project.dir), project.dir);
 }
 
-export interface Decision {
-  /** The current fingerprint; absent when the stamp vouched that it equals the last run's. */
-  readonly fingerprint?: Fingerprint;
-  readonly hash: string;
-  /** Empty when fresh. */
-  readonly reasons: readonly RerunReason[];
-  readonly record?: LastRun;
-}
+/**
+ * Fresh or not. `fresh-by-stamp`: the stamp vouched that the fingerprint equals the last run's, so
+ * none was built. `fresh`: the fingerprint was built and matches. `run`: the step runs, for `reasons`.
+ */
+export type Decision =
+  | {
+      readonly kind: 'fresh-by-stamp';
+      readonly hash: string;
+      readonly record: LastRun;
+      readonly reasons: readonly [];
+    }
+  | {
+      readonly kind: 'fresh';
+      readonly fingerprint: Fingerprint;
+      readonly hash: string;
+      readonly record: LastRun;
+      readonly reasons: readonly [];
+    }
+  | {
+      readonly kind: 'run';
+      readonly fingerprint: Fingerprint;
+      readonly hash: string;
+      /** Never empty. */
+      readonly reasons: readonly RerunReason[];
+      /** The last successful run, if any. */
+      readonly record?: LastRun;
+    };
 
 /** Recorded outputs still there and (for non-file outputs) still valid? */
 async function outputReasons(options: Options, run: LastRun): Promise<RerunReason[]> {
@@ -122,20 +138,14 @@ export async function fingerprintAndDecide(options: Options): Promise<Result<Dec
   const { step, project } = options;
   const probed = await probe(options);
   if (!probed.ok) return probed;
-  const { rest } = probed.value;
-  let { inputs, digests } = probed.value;
+  const { rest, inputs, digests } = probed.value;
   const stamp = readStamp(project.stateDir, step.id);
   const vouched = stamp?.rest === digests.rest && stamp.inputs === digests.inputs;
   if (stamp && vouched && !options.force && !(await outputReasons(options, stamp)).length) {
-    const decision = { hash: stamp.hash, reasons: [], record: stamp };
+    const decision: Decision = { kind: 'fresh-by-stamp', hash: stamp.hash, reasons: [], record: stamp };
     return ok({ decision, inputStats: {}, digests, staleStamp: false });
   }
 
-  if (!inputs) {
-    // Hashes and the stamp to write must come from one and the same look at the inputs.
-    inputs = await statedInputs(options);
-    digests = { ...digests, inputs: inputsDigest(inputs) };
-  }
   const record = readRecord(project.stateDir, step.id);
   const known = record?.inputStats
     ? { files: record.fingerprint.files, stats: record.inputStats }
@@ -145,7 +155,10 @@ export async function fingerprintAndDecide(options: Options): Promise<Result<Dec
   const hash = fingerprintHash(fingerprint);
   const decided = (reasons: readonly RerunReason[], last?: LastRun): Result<Decided> =>
     ok({
-      decision: { fingerprint, hash, reasons, record: last },
+      decision:
+        reasons.length || !last
+          ? { kind: 'run', fingerprint, hash, reasons, record: last }
+          : { kind: 'fresh', fingerprint, hash, reasons: [], record: last },
       inputStats: stats,
       digests,
       staleStamp:

@@ -17,9 +17,15 @@ import {
   fingerprintAndDecide,
   upstreamToken,
 } from '../fingerprint/decide.js';
-import type { InputPrefetch } from '../fingerprint/prefetch.js';
 import { acquireStepLock } from '../state/lock.js';
-import { dropRecord, readRecord, recordedOutputs, writeRecord, writeStamp } from '../state/record.js';
+import {
+  dropRecord,
+  type LastRun,
+  readRecord,
+  recordedOutputs,
+  writeRecord,
+  writeStamp,
+} from '../state/record.js';
 import { StepLog } from '../state/step-log.js';
 
 export type StepOutcome =
@@ -36,17 +42,10 @@ export interface ExecuteStepOptions {
   readonly force: boolean;
   readonly signal: AbortSignal;
   readonly emit: Emit;
-  /** Input digests taken on another thread, for the first decision only. */
-  readonly prefetch?: InputPrefetch;
 }
 
-function decideStep(
-  options: ExecuteStepOptions,
-  executor: StepExecutor,
-  prefetched?: string,
-): Promise<Result<Decided>> {
+function decideStep(options: ExecuteStepOptions, executor: StepExecutor): Promise<Result<Decided>> {
   return fingerprintAndDecide({
-    prefetched,
     step: options.step,
     project: options.project,
     executor,
@@ -119,9 +118,7 @@ export async function executeStep(options: ExecuteStepOptions): Promise<StepOutc
     });
     return { status: 'failed' };
   };
-  const fresh = (decided: Decided): StepOutcome | undefined => {
-    const { decision } = decided;
-    if (decision.reasons.length || !decision.record) return undefined;
+  const fresh = (decision: { readonly record: LastRun }): StepOutcome => {
     emit({ type: 'step-fresh', step: step.id, kind: step.kind });
     return {
       status: 'ok',
@@ -138,16 +135,13 @@ export async function executeStep(options: ExecuteStepOptions): Promise<StepOutc
       },
     ]);
   }
-  let decided = await decideStep(options, executor, options.prefetch?.take(step.id));
+  let decided = await decideStep(options, executor);
   if (!decided.ok) return failed(decided.error);
-  const early = fresh(decided.value);
-  if (early) {
+  if (decided.value.decision.kind !== 'run') {
     if (decided.value.staleStamp) await refreshStamp(options, decided.value);
-    return early;
+    return fresh(decided.value.decision);
   }
 
-  // Something may run now: digests another thread took earlier can no longer be trusted.
-  options.prefetch?.stop();
   const lock = acquireStepLock(project.stateDir, step.id);
   if ('owner' in lock)
     return failed([
@@ -156,11 +150,9 @@ export async function executeStep(options: ExecuteStepOptions): Promise<StepOutc
   try {
     decided = await decideStep(options, executor);
     if (!decided.ok) return failed(decided.error);
-    const late = fresh(decided.value);
-    if (late) return late;
     const { decision, inputStats, digests } = decided.value;
+    if (decision.kind !== 'run') return fresh(decision);
     const { fingerprint } = decision;
-    if (!fingerprint) throw new Error(`Internal error: ${step.id} would run without a fingerprint`);
     emit({ type: 'step-started', step: step.id, kind: step.kind, reasons: decision.reasons });
     await dropRecord(project.stateDir, step.id);
     const log = new StepLog(project.stateDir, step.id);

@@ -80,7 +80,7 @@ export async function planSteps(options: {
       kind: step.kind,
       action,
       reasons,
-      fingerprint: decision.fingerprint,
+      fingerprint: decision.kind === 'fresh-by-stamp' ? undefined : decision.fingerprint,
       record: decision.record,
     });
   }

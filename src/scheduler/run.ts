@@ -9,7 +9,6 @@ import type { ExecutorLookup, StepOutputs } from '../core/executor.js';
 import type { Project, Step } from '../core/model.js';
 import type { Failure } from '../core/result.js';
 import { type FingerprintServices, upstreamToken } from '../fingerprint/decide.js';
-import { InputPrefetch } from '../fingerprint/prefetch.js';
 import { readRecord, recordedOutputs } from '../state/record.js';
 import { executeStep, type StepOutcome } from './execute-step.js';
 
@@ -53,19 +52,6 @@ export async function runSteps(options: RunOptions): Promise<RunSummary> {
     }
   }
 
-  // A no-op run is mostly listing and stating inputs: a second thread takes part of it.
-  // KIWIBOX_PREFETCH=0 turns the worker off (bench/prefetch measures what it buys).
-  const prefetch =
-    options.force || process.env.KIWIBOX_PREFETCH === '0'
-      ? undefined
-      : InputPrefetch.start({
-          projectDir: project.dir,
-          steps: steps.flatMap((step) => {
-            const executor = options.lookup(step);
-            return executor ? [{ id: step.id, spec: executor.inputs(step, project) }] : [];
-          }),
-        });
-
   emit({ type: 'run-started', steps: options.order, jobs });
   for (const step of steps) emit({ type: 'step-queued', step: step.id, kind: step.kind });
 
@@ -105,7 +91,6 @@ export async function runSteps(options: RunOptions): Promise<RunSummary> {
       force: options.force,
       signal: options.signal,
       emit: countEvents,
-      prefetch,
     }).then((outcome: StepOutcome) => {
       free += weight;
       running.delete(step.id);
@@ -150,7 +135,7 @@ export async function runSteps(options: RunOptions): Promise<RunSummary> {
   for (const step of steps) {
     if (state.get(step.id) === 'pending') skip(step, options.signal.aborted ? 'aborted' : 'stopped');
   }
-  await Promise.all([options.services.cache.save(), options.services.tools.save(), prefetch?.close()]);
+  await Promise.all([options.services.cache.save(), options.services.tools.save()]);
   const summary: RunSummary = {
     ...counts,
     durationMs: Date.now() - started,
