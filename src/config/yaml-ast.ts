@@ -73,8 +73,3 @@ export function locate(doc: Document, segments: readonly string[], key = false):
   }
   return best;
 }
-
-/** Span of the key of the mapping entry at `segments` (the whole step, for step-level errors). */
-export function locateKey(doc: Document, segments: readonly string[]): NodeSpan {
-  return locate(doc, segments, true);
-}
