@@ -12,8 +12,8 @@ export const REASONS = {
     'wrong-type': 'a value of the wrong type (a string where a list is needed, …)',
     'invalid-value':
       'a value outside what the key allows (not one of the choices, not a valid name, an empty file, …)',
-    'unset-variable': 'a ${NAME} in kiwibox.yaml whose variable is not set and has no default',
-    'bad-variable': 'a malformed ${…} reference',
+    'unset-variable': 'a variable reference ($NAME in braces) whose variable is not set and has no default',
+    'bad-variable': 'a malformed variable reference ($ and braces)',
     'duplicate-id': 'two steps with the same name',
     'unknown-step': 'a name that is not a step of this file',
     'wrong-step-kind': 'a reference to a step of the wrong kind (a box where a build is needed, …)',
