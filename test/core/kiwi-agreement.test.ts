@@ -4,7 +4,7 @@
  * info --description D`, which loads, upgrades, validates and resolves the description exactly as a
  * build would, without building. Both must say ok, or both must refuse.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { loadProject } from '../../src/config/load.js';
 import { stepBuildType } from '../../src/kiwi/build-type.js';
 import { formatFailure } from '../../src/reporters/diagnostics.js';
 import { expectFailed, expectOk } from '../support/expect-ok.js';
-import { TempProject } from '../support/project.js';
+import { ROOT, TempProject } from '../support/project.js';
 import { missingRealTools } from '../support/real-tools.js';
 
 const skip = missingRealTools({ tools: ['kiwi-ng', 'xmllint', 'xsltproc'] });
@@ -224,4 +224,21 @@ describe('stepBuildType without a description', () => {
     );
     expect(failures.map((f) => f.reason)).toEqual(['missing-description']);
   });
+});
+
+/** A description from kiwi's own build tests (test/data/kiwi-build-tests). */
+const buildTest = (name: string) =>
+  readFileSync(join(ROOT, 'test', 'data', 'kiwi-build-tests', name, 'appliance.kiwi'), 'utf8');
+
+describe.skipIf(skip !== undefined)("agreeing with kiwi-ng 9 on kiwi's own build tests", () => {
+  it('test-image-pxe: no profile selects a type; profile Flat does', async () => {
+    const files = { 'appliance.kiwi': buildTest('pxe') };
+    expect((await agree({ files })).reasons).toEqual(['no-build-type']);
+    expect((await agree({ files, profiles: ['Flat'] })).reasons).toEqual([]);
+  }, 60_000);
+
+  it('test-image-nitro-enclave: markup newer than the installed schema is refused', async () => {
+    const verdict = await agree({ files: { 'appliance.kiwi': buildTest('nitro-enclave') } });
+    expect(verdict.reasons).toEqual(['kiwi-schema']);
+  }, 60_000);
 });
