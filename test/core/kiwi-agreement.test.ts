@@ -4,7 +4,7 @@
  * info --description D`, which loads, upgrades, validates and resolves the description exactly as a
  * build would, without building. Both must say ok, or both must refuse.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -240,5 +240,26 @@ describe.skipIf(skip !== undefined)("agreeing with kiwi-ng 9 on kiwi's own build
   it('test-image-nitro-enclave: markup newer than the installed schema is refused', async () => {
     const verdict = await agree({ files: { 'appliance.kiwi': buildTest('nitro-enclave') } });
     expect(verdict.reasons).toEqual(['kiwi-schema']);
+  }, 60_000);
+});
+
+describe.skipIf(skip !== undefined)('through bin/, as users run it', () => {
+  it('a description the installed kiwi-ng rejects: exit 2, file:line:col, nothing run', async () => {
+    const p = new TempProject('kiwibox-agree-bin-');
+    try {
+      p.write({
+        'desc/config.xml': xml('<preferences><type image="tbz"/></preferences>', { schemaversion: '8.0' }),
+        'kiwibox.yaml': 'version: 1\nbuilds:\n  b: {description: desc, target-dir: out}\n',
+      });
+      const run = await p.kiwibox(['run']);
+      expect(run.exitCode, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(
+        /^desc\/config\.xml:2:23: error\[kiwi-schema\]: schemaversion 8\.0 is newer/m,
+      );
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+      expect(readdirSync(p.dir).sort()).toEqual(['desc', 'kiwibox.yaml']);
+    } finally {
+      p.remove();
+    }
   }, 60_000);
 });
