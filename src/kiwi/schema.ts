@@ -9,10 +9,13 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
+  closeSync,
   existsSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
+  readSync,
   renameSync,
   statSync,
   writeFileSync,
@@ -57,12 +60,26 @@ export function installedKiwiSchema(env = process.env): KiwiSchema | undefined {
     if (!existsSync(rng)) continue;
     const version = /__version__\s*=\s*'([^']+)'/.exec(readText(join(dir, 'version.py')))?.[1] ?? '?';
     const schemaVersion =
-      /name="schemaversion">[\s\S]*?<value>([^<]+)<\/value>/.exec(readText(rng))?.[1] ?? '?';
+      /name="schemaversion">[\s\S]*?<value>([^<]+)<\/value>/.exec(readHead(rng))?.[1] ?? '?';
     found = { version, schemaVersion, rng, xsl: join(dir, 'xsl', 'master.xsl') };
     break;
   }
   if (!env.KIWIBOX_KIWI_PACKAGE) installed = found ?? null;
   return found;
+}
+
+/** The first 64 KiB: the schemaversion is defined near the top of kiwi.rng (180 KiB). */
+function readHead(path: string): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const buffer = Buffer.alloc(64 * 1024);
+    return buffer.toString('utf8', 0, readSync(fd, buffer, 0, buffer.length, 0));
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 function readText(path: string): string {
