@@ -175,6 +175,9 @@ function validate(file: string, text: string, schema: KiwiSchema): Failure[] | u
   }
   if (checked.code === null) return undefined;
   if (checked.code === 0) return [];
+  // libxml2 says "Invalid sequence in interleave" for a type kiwi does not build: name it instead.
+  const unknownTypes = unknownTypeImages(text, file, schema, judge);
+  if (unknownTypes.length > 0) return unknownTypes;
   return parseXmllint(checked.err).map((f): Failure => {
     if (upgraded) {
       const where = f.line === undefined ? '' : ` (line ${f.line} of the upgraded document)`;
@@ -187,6 +190,24 @@ function validate(file: string, text: string, schema: KiwiSchema): Failure[] | u
     const location = f.line === undefined ? imageAt : locateOnLine(text, file, f.line, f.element ?? '');
     return { reason, message: `${judge} rejects it: ${f.message}`, location };
   });
+}
+
+/** `<type image="X">` whose X is not among the schema's type images, at the value. */
+function unknownTypeImages(text: string, file: string, schema: KiwiSchema, judge: string): Failure[] {
+  const define = /<define name="k\.type\.image\.attribute">([\s\S]*?)<\/define>/.exec(readText(schema.rng));
+  const known = [...(define?.[1] ?? '').matchAll(/<value>([^<]+)<\/value>/g)].map((m) => m[1] as string);
+  if (known.length === 0) return [];
+  const failures: Failure[] = [];
+  for (const m of text.matchAll(/<type\b[^>]*?\simage\s*=\s*["']([^"']*)["']/g)) {
+    const image = m[1] as string;
+    if (known.includes(image)) continue;
+    failures.push({
+      reason: 'kiwi-schema',
+      message: `${judge} does not know the image type '${image}' (it knows: ${known.join(', ')})`,
+      location: { file, offset: (m.index ?? 0) + m[0].length - image.length - 1, length: image.length },
+    });
+  }
+  return failures;
 }
 
 const memory = new Map<string, Failure[]>();

@@ -240,6 +240,9 @@ describe.skipIf(skip !== undefined)("agreeing with kiwi-ng 9 on kiwi's own build
   it('test-image-nitro-enclave: markup newer than the installed schema is refused', async () => {
     const verdict = await agree({ files: { 'appliance.kiwi': buildTest('nitro-enclave') } });
     expect(verdict.reasons).toEqual(['kiwi-schema']);
+    expect(verdict.text).toMatch(
+      /appliance\.kiwi:31:22: error\[kiwi-schema\]: .* does not know the image type 'enclave'/,
+    );
   }, 60_000);
 });
 
