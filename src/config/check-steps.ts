@@ -6,8 +6,11 @@ import { existsSync } from 'node:fs';
 import type { BuildStep, StackStep, Step } from '../core/model.js';
 import type { Failure, Location } from '../core/result.js';
 import { checkKiwiArgs } from '../kiwi/build-options.js';
+import { resolveBuildType } from '../kiwi/build-type.js';
 import { readDescription } from '../kiwi/description.js';
+import { kiwiFileOf } from '../kiwi/description-file.js';
 import { checkGuestArgs } from '../kiwi/guest-protocol.js';
+import { checkSchema } from '../kiwi/schema.js';
 
 /** Locates `steps.<id>.<key>[.<index>]` in kiwibox.yaml. */
 export type Locator = (step: Step, key: string, index?: number) => Location;
@@ -16,30 +19,34 @@ export type Locator = (step: Step, key: string, index?: number) => Location;
 export const locateByFields: Locator = (step, key, index) =>
   step.fields[index === undefined ? key : `${key}.${index}`] ?? step.location;
 
-function checkDescription(step: BuildStep | StackStep, at: Locator): Failure[] {
+function checkDescription(step: BuildStep | StackStep, at: Locator, boxArch: BoxArch): Failure[] {
   if (step.description === undefined) return [];
-  const read = readDescription(step.description, at(step, 'description'));
+  const kiwiFileIndex = step.kiwiArgs.findIndex((a) => a === '--kiwi-file' || a.startsWith('--kiwi-file='));
+  const kiwiFile = kiwiFileOf(step.kiwiArgs);
+  const where = kiwiFile === undefined ? at(step, 'description') : at(step, 'kiwi-args', kiwiFileIndex);
+  const read = readDescription(step.description, where, kiwiFile === undefined ? {} : { kiwiFile });
   if (!read.ok) return read.error.map((f) => ({ ...f, step: step.id }));
   const desc = read.value;
   const failures: Failure[] = [];
-  if (step.type !== undefined && !desc.types.includes(step.type)) {
-    failures.push({
-      step: step.id,
-      reason: 'unknown-type',
-      message: `type '${step.type}' is not declared in ${desc.file} (it has: ${desc.types.join(', ') || 'none'})`,
-      location: at(step, 'type'),
-    });
-  }
-  step.profiles.forEach((profile, index) => {
-    if (!desc.profiles.includes(profile)) {
-      failures.push({
-        step: step.id,
-        reason: 'unknown-profile',
-        message: `profile '${profile}' is not declared in ${desc.file} (it has: ${desc.profiles.join(', ') || 'none'})`,
-        location: at(step, 'profiles', index),
-      });
-    }
+  const arch = step.box === undefined ? undefined : boxArch(step.box);
+  const resolved = resolveBuildType(desc, {
+    ...(step.type !== undefined ? { type: step.type } : {}),
+    profiles: step.profiles,
+    ...(arch !== undefined ? { arch } : {}),
   });
+  if (!resolved.ok) {
+    for (const problem of resolved.error) {
+      const location =
+        problem.reason === 'unknown-profile'
+          ? at(step, 'profiles', problem.profileIndex)
+          : problem.reason === 'unknown-type'
+            ? at(step, 'type')
+            : step.profiles.length > 0
+              ? at(step, 'profiles')
+              : at(step, 'description');
+      failures.push({ step: step.id, reason: problem.reason, message: problem.message, location });
+    }
+  }
   if (step.kind === 'stack' && desc.hasBootstrap) {
     failures.push({
       step: step.id,
@@ -47,6 +54,10 @@ function checkDescription(step: BuildStep | StackStep, at: Locator): Failure[] {
       message: `${desc.file} has a <packages type="bootstrap"> section: kiwi-ng cannot bootstrap into the stacked (non-empty) root; remove it`,
       location: at(step, 'description'),
     });
+  }
+  // Only the host's kiwi-ng is known here: a box's kiwi judges its own schema (docs/descriptions.md).
+  if (step.box === undefined) {
+    failures.push(...checkSchema(desc.file, where).map((f) => ({ ...f, step: step.id })));
   }
   return failures;
 }
@@ -69,12 +80,18 @@ function checkArgs(step: BuildStep | StackStep, at: Locator): Failure[] {
   return failures;
 }
 
+/** The arch of a box step by id (undefined: not a box in this file). */
+type BoxArch = (id: string) => string | undefined;
+
 /** All load-time checks of steps against the file system. */
 export function checkSteps(steps: Iterable<Step>, at: Locator): Failure[] {
+  const all = [...steps];
+  const arches = new Map(all.flatMap((s) => (s.kind === 'box' ? [[s.id, s.arch as string] as const] : [])));
+  const boxArch: BoxArch = (id) => arches.get(id);
   const failures: Failure[] = [];
-  for (const step of steps) {
+  for (const step of all) {
     if (step.kind === 'build' || step.kind === 'stack') {
-      failures.push(...checkDescription(step, at), ...checkArgs(step, at));
+      failures.push(...checkDescription(step, at, boxArch), ...checkArgs(step, at));
     }
     if (step.kind === 'stash' && 'dir' in step.root && !existsSync(step.root.dir)) {
       failures.push({

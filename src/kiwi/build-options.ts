@@ -47,6 +47,15 @@ const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   '--shared-cache-dir': { value: true, global: true },
   '--temp-dir': { value: true, global: true },
   '--target-arch': { value: true, global: true },
+  // Names the description file in the description dir (kiwibox reads the same one: description-file.ts).
+  '--kiwi-file': {
+    value: true,
+    global: true,
+    check: (v) =>
+      v.includes('/') || v === '.' || v === '..'
+        ? 'expects a file name in the description directory'
+        : undefined,
+  },
 };
 
 /** Options kiwibox sets itself, with the key to use instead. */

@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpioArchive } from '../../src/boxes/cpio.js';
 import { ensureHostBox, hostBoxArch } from '../../src/boxes/host-box.js';
 import { HOST_INIT } from '../../src/boxes/host-init.js';
+import { expectOk } from '../support/expect-ok.js';
 import { testBoxStore } from '../support/real-tools.js';
 
 const store = testBoxStore();
@@ -61,12 +62,36 @@ describe('host box', () => {
     }
     expect(first.value.shares.map((s) => s.tag)).toEqual(['hostusr', 'hostetc']);
     const mtime = statSync(first.value.initrd).mtimeMs;
-    const second = await ensureHostBox({ store, arch: hostBoxArch() });
-    expect(second.ok && second.value.initrd).toBe(first.value.initrd);
+    const second = expectOk(await ensureHostBox({ store, arch: hostBoxArch() }), 'second ensureHostBox');
+    expect(second.initrd).toBe(first.value.initrd);
     expect(statSync(first.value.initrd).mtimeMs).toBe(mtime);
     expect((await ensureHostBox({ store, arch: hostBoxArch() === 'x86_64' ? 'aarch64' : 'x86_64' })).ok).toBe(
       false,
     );
+  }, 600_000);
+});
+
+describe('host box in a store shared by two callers', () => {
+  // Test files run in parallel and share one store (testBoxStore): two callers building the host box
+  // at once must both get it. The .deb comes from the shared store, so nothing is downloaded twice.
+  it('two concurrent ensureHostBox calls on an empty store both succeed, and again on the built one', async () => {
+    const shared = expectOk(await ensureHostBox({ store, arch: hostBoxArch() }), 'shared host box');
+    const fresh = join(scratch, 'concurrent-store');
+    const arch = join(fresh, 'host', hostBoxArch());
+    execFileSync('mkdir', ['-p', arch]);
+    execFileSync('cp', ['-a', '--', join(dirname(dirname(shared.kernel)), 'debs'), arch]);
+    const both = await Promise.all([
+      ensureHostBox({ store: fresh, arch: hostBoxArch() }),
+      ensureHostBox({ store: fresh, arch: hostBoxArch() }),
+    ]);
+    const [a, b] = both.map((r, i) => expectOk(r, `concurrent call ${i + 1}`));
+    expect(a?.initrd).toBe(b?.initrd);
+    const again = await Promise.all([
+      ensureHostBox({ store: fresh, arch: hostBoxArch() }),
+      ensureHostBox({ store: fresh, arch: hostBoxArch() }),
+    ]);
+    for (const [i, r] of again.entries())
+      expect(expectOk(r, `repeated call ${i + 1}`).initrd).toBe(a?.initrd);
   }, 600_000);
 });
 

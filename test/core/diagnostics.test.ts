@@ -174,12 +174,12 @@ describe('diagnostics', () => {
           3 | </image>
             | ^
         kiwibox.yaml:4:25: note: description used here
-      kiwibox.yaml:8:11: error[unknown-type]: type 'iso' is not declared in desc/config.xml (it has: tbz, oem)
-          8 |     type: iso
-            |           ^^^
       kiwibox.yaml:9:25: error[unknown-profile]: profile 'Big' is not declared in desc/config.xml (it has: Default, Small)
           9 |     profiles: [Default, Big]
-            |                         ^^^"
+            |                         ^^^
+      kiwibox.yaml:8:11: error[unknown-type]: type 'iso' is not declared in desc/config.xml for the applied profiles ['Default'] (it has: tbz, oem)
+          8 |     type: iso
+            |           ^^^"
     `);
   });
 

@@ -2,7 +2,6 @@ import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { BuildStep } from '../../src/core/model.js';
-import { checkStackDescription } from '../../src/executors/podman/description.js';
 import { stashExecutor } from '../../src/executors/podman/stash.js';
 import { busyboxRoot, contextFor, projectOf, stashStep, withPodmanFixture } from './fixtures.js';
 
@@ -174,19 +173,5 @@ describe('stash executor', () => {
     );
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.error[0]?.reason).toBe('root-unavailable');
-  });
-});
-
-describe('checkStackDescription', () => {
-  test('a bootstrap section is refused, image packages are fine', () => {
-    const withBootstrap =
-      '<image name="a"><packages type="image"/><packages type="bootstrap"><package name="x"/></packages></image>';
-    expect(checkStackDescription(withBootstrap)).toMatch(/bootstrap/);
-    expect(
-      checkStackDescription(
-        '<image name="a"><packages type="image"><package name="less"/></packages></image>',
-      ),
-    ).toBeUndefined();
-    expect(checkStackDescription('<nope/>')).toMatch(/not a KIWI/);
   });
 });

@@ -2,13 +2,12 @@
  * In-memory projects for the seed's compatibility command lines (`kiwibox stash --root`,
  * `kiwibox stackbuild --stash`): one stash or stack step, handed to the normal pipeline runner.
  */
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { XMLParser } from 'fast-xml-parser';
 import type { PodmanSettings, Project, StackStep, StashStep, Step } from '../../core/model.js';
 import { type Failure, fail, failWith, ok, type Result } from '../../core/result.js';
 import { registryOf } from '../../kiwi/image-ref.js';
 import { stateDirOf } from '../../state/layout.js';
+import { rootDescription } from './description.js';
 import { splitNameTag, validateImageName, validateTag } from './names.js';
 
 /** Store flags of the compatibility commands: command-line options, else KIWIBOX_PODMAN_* variables. */
@@ -55,19 +54,6 @@ function projectOf(cwd: string, podman: PodmanSettings, step: Step): Project {
   };
 }
 
-/** `<image name=…>` of a root's /image/config.xml: upstream's default container name. */
-async function imageNameOf(root: string): Promise<string | undefined> {
-  try {
-    const xml = await readFile(join(root, 'image', 'config.xml'), 'utf8');
-    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@' }).parse(xml) as {
-      image?: { '@name'?: string };
-    };
-    return doc.image?.['@name'];
-  } catch {
-    return undefined;
-  }
-}
-
 /** `kiwibox stash --root DIR [--container-name N] [--tag T]` as a one-step project. */
 export async function stashProject(options: {
   root: string;
@@ -77,7 +63,7 @@ export async function stashProject(options: {
   podman: PodmanSettings;
 }): Promise<Result<Project>> {
   const root = resolve(options.cwd, options.root);
-  const name = options.containerName ?? (await imageNameOf(root));
+  const name = options.containerName ?? ((await rootDescription(root))?.name || undefined);
   if (name === undefined) {
     return failWith({
       reason: 'stash-name-missing',

@@ -8,7 +8,7 @@ import { isFullyQualified, registryOf } from '../../kiwi/image-ref.js';
 import { runProcess } from '../../process/run.js';
 import { localRef } from './names.js';
 import type { PodmanSession } from './podman.js';
-import { tlsArgs } from './refs.js';
+import { registriesConfArgs, tlsArgs } from './refs.js';
 
 export interface StackImage {
   /** Fully qualified reference that is pulled (remote) and mounted. */
@@ -61,6 +61,7 @@ export async function remoteDigest(options: {
   const result = await runProcess({
     argv: [
       'skopeo',
+      ...registriesConfArgs(),
       'inspect',
       ...tlsArgs(options.project.podman, options.ref),
       '--format',

@@ -11,3 +11,17 @@ export function tlsArgs(settings: PodmanSettings, ref: string): string[] {
     ? ['--tls-verify=false']
     : [];
 }
+
+/**
+ * skopeo's global flags to read registries.conf as podman does. podman takes the file from
+ * CONTAINERS_REGISTRIES_CONF; Debian 12's skopeo 1.9 ignores that variable (so a registry marked
+ * `insecure = true` there was refused over plain HTTP) but takes the same path as `--registries-conf`.
+ * The default paths and the registries.conf.d drop-ins are then read by the same containers/image
+ * code in both tools.
+ */
+export function registriesConfArgs(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string[] {
+  const file = env.CONTAINERS_REGISTRIES_CONF;
+  return file ? ['--registries-conf', file] : [];
+}

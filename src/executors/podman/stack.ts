@@ -5,16 +5,17 @@
  * on top. Everything happens in a staging dir swapped in on success, so a failed or interrupted
  * stack leaves nothing that blocks the next run (upstream refuses to start over a half-built root).
  */
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecutorContext, StepExecutor, StepOutputs } from '../../core/executor.js';
 import type { StackStep } from '../../core/model.js';
 import { fail, failWith, ok, type Result } from '../../core/result.js';
 import { checkKiwiArgs } from '../../kiwi/build-options.js';
+import { readDescription } from '../../kiwi/description.js';
+import { kiwiFileOf } from '../../kiwi/description-file.js';
 import { runKiwiNg } from '../kiwi/kiwi-ng.js';
 import { readKiwiResult } from '../kiwi/result-file.js';
 import { stagingPaths, withStagingDir } from '../kiwi/staging.js';
-import { checkStackDescription, findDescriptionFile } from './description.js';
 import { imageFingerprints, type StackImage, stackImages } from './images.js';
 import { PodmanSession } from './podman.js';
 import { rsyncKeepingMode } from './rsync.js';
@@ -22,25 +23,22 @@ import { rsyncKeepingMode } from './rsync.js';
 /** The root a stack fills, relative to the (staging) target dir: where `system build` expects it. */
 export const STACK_ROOT = join('build', 'image-root');
 
-/** Checks the stack's description (if any) before anything is mounted. */
-async function checkDescription(step: StackStep): Promise<Result<void>> {
+/**
+ * Checks the stack's description (if any) before anything is mounted: the file kiwi-ng will read
+ * (with the step's --kiwi-file), and no bootstrap section (see check-steps.ts, which says it at load).
+ */
+function checkDescription(step: StackStep): Result<void> {
   if (step.description === undefined) return ok(undefined);
-  const file = await findDescriptionFile(step.description);
-  if (!file) {
-    return failWith({
-      step: step.id,
-      reason: 'missing-description',
-      message: `no config.xml or *.kiwi in ${step.description}`,
-      location: step.fields.description,
-    });
-  }
-  const problem = checkStackDescription(await readFile(file, 'utf8'));
-  if (!problem) return ok(undefined);
+  const where = step.fields.description ?? step.location;
+  const kiwiFile = kiwiFileOf(step.kiwiArgs);
+  const read = readDescription(step.description, where, kiwiFile === undefined ? {} : { kiwiFile });
+  if (!read.ok) return fail(read.error.map((f) => ({ ...f, step: step.id })));
+  if (!read.value.hasBootstrap) return ok(undefined);
   return failWith({
     step: step.id,
     reason: 'bootstrap-into-existing-root',
-    message: `${file}: ${problem}`,
-    location: step.fields.description,
+    message: `${read.value.file} has a <packages type="bootstrap"> section: kiwi-ng cannot bootstrap into the stacked (non-empty) root; list the packages under <packages type="image"> instead`,
+    location: where,
   });
 }
 
@@ -192,7 +190,7 @@ export const stackExecutor: StepExecutor<StackStep> = {
     }
     const images = stackImages(step, ctx.project);
     if (!images.ok) return images;
-    const description = await checkDescription(step);
+    const description = checkDescription(step);
     if (!description.ok) return description;
     const session = PodmanSession.forRun(step.id, ctx);
     const ids: string[] = [];

@@ -10,7 +10,7 @@ import type { ExecutorContext, StepExecutor, StepOutputs } from '../../core/exec
 import type { Project, StashStep } from '../../core/model.js';
 import { fail, failWith, ok, type Result } from '../../core/result.js';
 import { runProcess } from '../../process/run.js';
-import { rootAuthor } from './description.js';
+import { rootDescription } from './description.js';
 import { localRef, validateImageName, validateTag } from './names.js';
 import { PodmanSession } from './podman.js';
 import { rsyncTree, STASH_EXCLUDES } from './rsync.js';
@@ -138,7 +138,7 @@ export const stashExecutor: StepExecutor<StashStep> = {
       });
     }
     const ref = localRef(step.name, step.tag);
-    const changes = stashChanges((await rootAuthor(root.value)) ?? '');
+    const changes = stashChanges((await rootDescription(root.value))?.author ?? '');
     const session = PodmanSession.forRun(step.id, ctx);
     try {
       await session.removeStaleWork();
