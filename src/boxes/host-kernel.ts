@@ -35,9 +35,11 @@ export async function resolveKernelPackage(
   const deps = await runProcess({ argv: ['apt-cache', 'depends', `linux-image-${debArch(arch)}`], ...opts });
   const pkg = deps.ok ? /^\s*Depends:\s*(linux-image-\d\S*)/m.exec(deps.value.stdout)?.[1] : undefined;
   if (!pkg) {
+    // apt's own words say why (no lists, a cache built for other architectures, a held lock).
+    const apt = deps.ok ? '' : `: ${deps.error.map((f) => f.message).join('; ')}`;
     return failWith({
       reason: 'host-kernel-unavailable',
-      message: `cannot resolve linux-image-${debArch(arch)} with apt-cache (run apt-get update)`,
+      message: `cannot resolve linux-image-${debArch(arch)} with apt-cache (run scripts/setup)${apt}`,
     });
   }
   const show = await runProcess({ argv: ['apt-cache', 'show', '--no-all-versions', pkg], ...opts });

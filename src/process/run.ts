@@ -130,9 +130,10 @@ export async function runProcess(options: RunProcessOptions): Promise<Result<Pro
     return fail([{ ...base, reason: 'signal', message: `${command} was killed by ${result.signal}` }]);
   }
   if (result.exitCode !== 0) {
-    return fail([
-      { ...base, reason: 'exit-non-zero', message: `${command} exited with code ${result.exitCode}` },
-    ]);
+    // The tool's last words on stderr usually say why (apt's "E: …", podman's "Error: …").
+    const why = stderr.trim().split('\n').pop()?.trim();
+    const message = `${command} exited with code ${result.exitCode}${why ? `: ${why}` : ''}`;
+    return fail([{ ...base, reason: 'exit-non-zero', message }]);
   }
   if (piped && (piped.exitCode !== 0 || piped.signal)) {
     const why = piped.signal ? `was killed by ${piped.signal}` : `exited with code ${piped.exitCode}`;

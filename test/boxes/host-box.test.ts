@@ -17,6 +17,18 @@ beforeAll(() => {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('host box', () => {
+  // The host box's key comes from apt-cache. Adding an apt architecture makes every apt-cache call fail
+  // until the next apt-get update ("The package cache was built for different architectures"); the
+  // aarch64 test box used to add arm64 while this file ran, so the first run on a fresh machine failed.
+  it.runIf(execFileSync('dpkg', ['--print-architecture']).toString().trim() === 'amd64')(
+    'finds arm64 known to apt before any test runs (scripts/setup adds it; tests never change apt)',
+    () => {
+      expect(execFileSync('dpkg', ['--print-foreign-architectures']).toString().split('\n')).toContain(
+        'arm64',
+      );
+    },
+  );
+
   it('has an /init that is valid sh', () => {
     const file = join(scratch, 'init');
     writeFileSync(file, HOST_INIT);

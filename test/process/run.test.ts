@@ -32,6 +32,16 @@ describe('runProcess', () => {
     expect(second.ok ? 'ok' : second.error[0]?.message).toMatch(/exited with code 4/);
   });
 
+  it("names the tool's last stderr line when it exits non-zero (apt-cache's E: line, say)", async () => {
+    const r = await runProcess({
+      argv: ['sh', '-c', 'echo noise >&2; echo "E: the reason" >&2; exit 100'],
+      cwd: dir,
+    });
+    expect(r.ok ? 'ok' : r.error[0]?.message).toBe(
+      'sh -c echo noise >&2; echo "E: the reason" >&2; exit 100 exited with code 100: E: the reason',
+    );
+  });
+
   it('writes stdout to a file', async () => {
     const out = join(dir, 'out.txt');
     const r = await runProcess({ argv: ['cat'], input: 'hello', stdoutFile: out, cwd: dir });
