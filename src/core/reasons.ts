@@ -35,7 +35,8 @@ export const REASONS = {
     'unknown-type': 'a build type the description does not define',
     'unknown-profile': 'a profile the description does not define',
     'no-build-type': 'no build type applies with the selected profiles (kiwi-ng refuses it the same way)',
-    'kiwi-schema': "the description breaks the installed kiwi-ng's own schema (after its upgrade of older versions)",
+    'kiwi-schema':
+      "the description breaks the installed kiwi-ng's own schema (after its upgrade of older versions)",
     'bootstrap-into-existing-root': 'a build that would bootstrap into a root tree that already exists',
     'unknown-kiwi-option': 'a kiwi-ng option kiwibox does not know',
     'malformed-kiwi-option': 'a kiwi-ng option with a missing or malformed value',
