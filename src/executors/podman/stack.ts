@@ -11,7 +11,7 @@ import type { ExecutorContext, StepExecutor, StepOutputs } from '../../core/exec
 import type { StackStep } from '../../core/model.js';
 import { fail, failWith, ok, type Result } from '../../core/result.js';
 import { checkKiwiArgs } from '../../kiwi/build-options.js';
-import { runKiwiNg } from '../kiwi/kiwi-ng.js';
+import { runHostKiwi } from '../kiwi/host-kiwi.js';
 import { readKiwiResult } from '../kiwi/result-file.js';
 import { stagingPaths, withStagingDir } from '../kiwi/staging.js';
 import { checkStackDescription, findDescriptionFile } from './description.js';
@@ -147,15 +147,15 @@ async function runKiwi(step: StackStep, staging: string, ctx: ExecutorContext): 
     const extra = command.filter((arg) => arg !== '--allow-existing-root');
     args = ['--description', step.description, '--target-dir', staging, '--allow-existing-root', ...extra];
   }
-  const result = await runKiwiNg({
+  const result = await runHostKiwi({
+    ctx,
+    targetDir: staging,
     command: ['system', step.description === undefined ? 'create' : 'build'],
     type: step.type,
     profiles: step.profiles,
     globalArgs: global,
     args,
     cwd: ctx.project.dir,
-    signal: ctx.signal,
-    onLine: ctx.output,
     step: step.id,
   });
   if (!result.ok) {
