@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import type { BuildStep, StackStep, Step } from '../core/model.js';
 import type { Failure, Location } from '../core/result.js';
+import { checkBootTest } from '../executors/boot/check.js';
 import { checkKiwiArgs } from '../kiwi/build-options.js';
 import { readDescription } from '../kiwi/description.js';
 import { checkGuestArgs } from '../kiwi/guest-protocol.js';
@@ -72,7 +73,10 @@ function checkArgs(step: BuildStep | StackStep, at: Locator): Failure[] {
 /** All load-time checks of steps against the file system. */
 export function checkSteps(steps: Iterable<Step>, at: Locator): Failure[] {
   const failures: Failure[] = [];
-  for (const step of steps) {
+  const all = [...steps];
+  const byId = new Map(all.map((step) => [step.id, step]));
+  for (const step of all) {
+    if (step.kind === 'boot-test') failures.push(...checkBootTest(step, byId, at));
     if (step.kind === 'build' || step.kind === 'stack') {
       failures.push(...checkDescription(step, at), ...checkArgs(step, at));
     }
