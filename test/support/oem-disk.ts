@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { BIN, ROOT } from './project.js';
-import { debianMirror } from './real-tools.js';
+import { debianMirror, missingRealTools } from './real-tools.js';
 
 export interface OemDiskProject {
   /** The project dir: kiwibox.yaml, description/, out/disk, .kiwibox/ state. */
@@ -41,6 +41,14 @@ builds:
 /** The environment the project needs: DEBIAN_MIRROR from apt's sources. */
 export function oemDiskEnv(): Record<string, string> {
   return { DEBIAN_MIRROR: process.env.DEBIAN_MIRROR ?? debianMirror(ROOT) };
+}
+
+/**
+ * Why the disk cannot be built here (missing tools, not root), or undefined. Outside CI a test skips
+ * with this reason; in CI it throws (real-tool tests must not skip there).
+ */
+export function oemDiskSkip(): string | undefined {
+  return missingRealTools({ tools: ['kiwi-ng', 'debootstrap', 'sfdisk', 'qemu-system-x86_64'], root: true });
 }
 
 let built: Promise<OemDiskProject> | undefined;
