@@ -4,10 +4,10 @@
  * kiwi's stdout and, when there is one, its debug log file (package counts).
  */
 import { join, resolve } from 'node:path';
+import type { ExecutorContext } from '../../core/executor.js';
 import type { Result } from '../../core/result.js';
 import { KiwiProgress } from '../../kiwi/progress.js';
 import type { ProcessResult } from '../../process/run.js';
-import type { ExecutorContext } from '../../core/executor.js';
 import { type KiwiNgOptions, runKiwiNg } from './kiwi-ng.js';
 import { tailLog } from './log-tail.js';
 import { partxShimEnv } from './partx-shim.js';
