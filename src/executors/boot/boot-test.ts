@@ -5,7 +5,7 @@
  * token (whose outputs carry the disk's sha256) and the resolved firmware, so an unchanged image is
  * not booted again.
  */
-import { constants, existsSync } from 'node:fs';
+import { constants, existsSync, readdirSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { release } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,20 @@ export function firmwareOf(project: Project, step: BootTestStep): 'bios' | 'uefi
   return type ? defaultFirmware(type) : 'bios';
 }
 
+/** The image's own kernels (kiwi keeps the image root in the target dir; Debian names them vmlinuz-VERSION). */
+function imageKernels(image: BuildStep | StackStep): string[] {
+  const boot = join(image.targetDir, 'build', 'image-root', 'boot');
+  try {
+    return readdirSync(boot)
+      .filter((name) => /^(vmlinuz|bzImage)/.test(name))
+      .sort()
+      .reverse()
+      .map((name) => join(boot, name));
+  } catch {
+    return [];
+  }
+}
+
 /**
  * KVM is used only when a probe boot shows it works (accel.ts); the probe needs a kernel: the image's
  * own (kiwi keeps its root in the target dir), else the host's. Without /dev/kvm there is nothing to probe.
@@ -44,10 +58,7 @@ async function chooseAccel(step: BootTestStep, image: BuildStep | StackStep, ctx
   } catch {
     return ok('tcg' as const);
   }
-  const kernel = [
-    join(image.targetDir, 'build', 'image-root', 'boot', 'vmlinuz'),
-    `/boot/vmlinuz-${release()}`,
-  ].find((path) => existsSync(path));
+  const kernel = [...imageKernels(image), `/boot/vmlinuz-${release()}`].find((path) => existsSync(path));
   if (!kernel) {
     ctx.output(
       'warning: no kernel to probe KVM with: booting under TCG emulation, which is much slower',

@@ -9,7 +9,7 @@ import type { ConsolePattern } from './patterns.js';
 /** Terminal control sequences (grub and systemd paint the console) and stray control characters. */
 const CONTROL =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: that is what it removes
-  /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78c]|[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]/g;
+  /\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()#][0-9A-Za-z]|\x1b[0-9=>@-Z\\\]^_a-z]|[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]/g;
 
 export type WatchEvent =
   | { readonly kind: 'expected'; readonly index: number; readonly line: string }
