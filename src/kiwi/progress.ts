@@ -1,8 +1,10 @@
 /**
  * Where a kiwi-ng build is, from its own log lines: kiwi's INFO messages name the phases, and in its
  * debug log (the log file) apt says how many packages it installs ("N newly installed") and each
- * "Setting up P" counts one. Phases only move forward, so the same lines fed from stdout and from the
- * log file (in either order) give one sequence.
+ * "Setting up P" counts one. Feed phases from one source only (stdout or the console) and counts
+ * from the debug log: the two arrive in different order. The build's stages only move forward;
+ * within image creation (initrd, disk, bootloader, format) kiwi's order depends on the type, so
+ * there any change counts.
  */
 
 export interface KiwiPhase {
@@ -10,7 +12,7 @@ export interface KiwiPhase {
   readonly detail?: string;
 }
 
-/** kiwi-ng 9.x/10.x messages (substrings) that start a phase, in build order. */
+/** kiwi-ng 9.x/10.x messages (substrings) that start a phase; ranks are build stages. */
 const PHASES: readonly (readonly [string, string, string?])[] = [
   ['Preparing new root system', 'prepare'],
   ['Installing bootstrap packages', 'bootstrap'],
@@ -18,7 +20,6 @@ const PHASES: readonly (readonly [string, string, string?])[] = [
   ['Installing system packages (chroot)', 'packages'],
   ['Calling config.sh script', 'config'],
   ['Creating system image', 'image'],
-  ['Preparing boot system', 'initrd'],
   ['Creating generic dracut initrd archive', 'initrd'],
   ['Creating raw disk image', 'disk'],
   ['Syncing system to image', 'disk', 'copying root'],
@@ -31,8 +32,14 @@ const PHASES: readonly (readonly [string, string, string?])[] = [
   ['result bundle', 'bundle'],
 ];
 
+/** The image creation phases, which follow each other in the type's own order. */
+const CREATE = new Set(['image', 'initrd', 'disk', 'iso', 'format', 'archive']);
 const RANK = new Map<string, number>();
-for (const [, phase] of PHASES) if (!RANK.has(phase)) RANK.set(phase, RANK.size);
+for (const [, phase] of PHASES) {
+  const stage = CREATE.has(phase) ? 'image' : phase;
+  if (!RANK.has(stage)) RANK.set(stage, RANK.size);
+  RANK.set(phase, RANK.get(stage) ?? 0);
+}
 
 const NEWLY_INSTALLED = /\b(\d+) newly installed\b/;
 const SETTING_UP = /:\s+Setting up \S+ \(/;
@@ -43,10 +50,13 @@ export class KiwiProgress {
   #total = 0;
   #done = 0;
 
-  /** The new phase/detail after this line, or undefined when it did not change. */
-  feed(line: string): KiwiPhase | undefined {
+  /**
+   * The new phase/detail after this line, or undefined when it did not change. `phases: false` for
+   * a second source (kiwi's debug log) that only adds package counts.
+   */
+  feed(line: string, options: { readonly phases?: boolean } = {}): KiwiPhase | undefined {
     const before = `${this.#phase}|${this.#detail}`;
-    this.#advance(line);
+    if (options.phases !== false) this.#advance(line);
     this.#count(line);
     if (!this.#phase || `${this.#phase}|${this.#detail}` === before) return undefined;
     return this.#detail === undefined ? { phase: this.#phase } : { phase: this.#phase, detail: this.#detail };
@@ -58,7 +68,7 @@ export class KiwiProgress {
       const rank = RANK.get(phase) ?? 0;
       const current = this.#phase === undefined ? -1 : (RANK.get(this.#phase) ?? -1);
       if (rank < current) return;
-      if (rank > current) {
+      if (rank > current || phase !== this.#phase) {
         this.#phase = phase;
         this.#total = 0;
         this.#done = 0;

@@ -17,8 +17,9 @@ const LOG = [
   '[ INFO    ]: 20:36:50 | Calling config.sh script',
   '[ INFO    ]: 20:36:55 | Creating system image',
   '[ INFO    ]: 20:36:55 | Preparing boot system',
-  '[ INFO    ]: 20:37:00 | Creating generic dracut initrd archive',
-  '[ INFO    ]: 20:38:00 | Creating raw disk image /x/kiwibox-test-oem.x86_64-1.0.0.raw',
+  '[ INFO    ]: 20:37:00 | Creating raw disk image /x/kiwibox-test-oem.x86_64-1.0.0.raw',
+  '[ INFO    ]: 20:37:05 | Creating root(ext4) filesystem on /dev/loop0p1',
+  '[ INFO    ]: 20:37:05 | Creating generic dracut initrd archive',
   '[ INFO    ]: 20:38:05 | Syncing system to image',
   '[ INFO    ]: 20:38:10 | Creating grub2 bootloader configuration',
   '[ INFO    ]: 20:38:12 | Creating qcow2 Disk Format',
@@ -42,8 +43,8 @@ describe('kiwi progress', () => {
       { phase: 'packages', detail: '3/3' },
       { phase: 'config' },
       { phase: 'image' },
-      { phase: 'initrd' },
       { phase: 'disk' },
+      { phase: 'initrd' },
       { phase: 'disk', detail: 'copying root' },
       { phase: 'disk', detail: 'bootloader' },
       { phase: 'format' },
@@ -58,6 +59,14 @@ describe('kiwi progress', () => {
     expect(
       progress.feed('[ INFO    ]: 20:34:08 | Installing system (chroot) for build type: oem'),
     ).toBeUndefined();
+  });
+
+  it('takes only counts from a second source (the debug log), never phases', () => {
+    const progress = new KiwiProgress();
+    progress.feed(LOG[4] as string);
+    expect(progress.feed(LOG[11] as string, { phases: false })).toBeUndefined();
+    expect(progress.feed(LOG[5] as string, { phases: false })).toEqual({ phase: 'packages', detail: '0/3' });
+    expect(progress.feed(LOG[7] as string, { phases: false })).toEqual({ phase: 'packages', detail: '1/3' });
   });
 
   it('reports nothing for lines that are not kiwi phases', () => {

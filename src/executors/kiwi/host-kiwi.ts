@@ -39,12 +39,14 @@ export async function runHostKiwi(
   if (env.PATH)
     ctx.output('kiwibox: this kernel has no partition table parsers: partx-blkpg-shim is first on PATH');
   const progress = new KiwiProgress();
-  const feed = (line: string) => {
-    const now = progress.feed(line);
+  const feed = (line: string, phases: boolean) => {
+    const now = progress.feed(line, { phases });
     if (now) ctx.progress?.(now.phase, now.detail);
   };
   const logFile = kiwiLogFile({ globalArgs: kiwi.globalArgs ?? [], command: kiwi.command, targetDir });
-  const tail = logFile ? tailLog({ file: resolve(ctx.project.dir, logFile), onLine: feed }) : undefined;
+  const tail = logFile
+    ? tailLog({ file: resolve(ctx.project.dir, logFile), onLine: (line) => feed(line, false) })
+    : undefined;
   try {
     return await runKiwiNg({
       ...kiwi,
@@ -52,7 +54,7 @@ export async function runHostKiwi(
       signal: ctx.signal,
       onLine: (line, stream) => {
         ctx.output(line, stream);
-        feed(line);
+        feed(line, true);
       },
     });
   } finally {

@@ -96,15 +96,15 @@ async function runBoxed(
     await rm(join(staging, RESULT_CODE), { force: true });
     // Phases from the console's kiwi lines, package counts from kiwi's debug log in the bundle share.
     const progress = new KiwiProgress();
-    const feed = (line: string) => {
-      const now = progress.feed(line);
+    const feed = (line: string, phases: boolean) => {
+      const now = progress.feed(line, { phases });
       if (now) ctx.progress?.(now.phase, now.detail);
     };
     const output = (line: string, stream?: 'stdout' | 'stderr') => {
       ctx.output(line, stream);
-      feed(line);
+      feed(line, true);
     };
-    const tail = tailLog({ file: join(staging, RESULT_LOG), onLine: feed });
+    const tail = tailLog({ file: join(staging, RESULT_LOG), onLine: (line) => feed(line, false) });
     const ran = await runVm({
       box,
       accel: accel.value,
