@@ -150,3 +150,34 @@ describe('boot-test diagnostics', () => {
     `);
   });
 });
+
+describe('the CLI on a bad boot test', () => {
+  it('exits 2 at the place, running nothing (not even the image build or a task before it)', async () => {
+    process.env.KIWIBOX_OVMF_DIR = '/nonexistent/OVMF';
+    project.write({
+      'cli/kiwibox.yaml': [
+        'version: 1',
+        'tasks:',
+        '  first: {run: [touch, ran-first]}',
+        'builds:',
+        '  efi-disk: {description: ../efi, target-dir: out, needs: [first]}',
+        'boot-tests:',
+        '  t: {image: efi-disk, expect: [x]}',
+        '',
+      ].join('\n'),
+      'efi/config.xml': EFI_KIWI,
+    });
+    const result = await project.kiwibox(['-C', 'cli', 'run'], { KIWIBOX_OVMF_DIR: '/nonexistent/OVMF' });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toBe(
+      [
+        "cli/kiwibox.yaml:7:14: error[ovmf-missing]: booting 'efi-disk' with UEFI needs OVMF firmware, which is not installed (no OVMF_CODE/OVMF_VARS in /nonexistent/OVMF): install the Debian package 'ovmf'",
+        '    7 |   t: {image: efi-disk, expect: [x]}',
+        '      |              ^^^^^^^^',
+      ].join('\n'),
+    );
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(project.path('cli/ran-first'))).toBe(false);
+    expect(existsSync(project.path('cli/.kiwibox/logs'))).toBe(false);
+  });
+});

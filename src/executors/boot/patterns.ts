@@ -12,6 +12,8 @@ export const DEFAULT_FAIL_ON: readonly string[] = [
   // dracut could not find or mount the root and drops to a shell.
   'Entering emergency mode',
   'Dropping to debug shell',
+  // grub could not load the kernel or initrd (e.g. out of memory).
+  'Failed to boot both default and fallback entries',
 ];
 
 export interface ConsolePattern {
