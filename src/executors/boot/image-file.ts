@@ -2,8 +2,10 @@
  * The file a boot test boots, as the image step's `kiwi.result.json` names it (never guessed from
  * file names): an oem's disk in its chosen format, else the raw disk, else a live iso.
  */
+
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { extname, isAbsolute, join } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join } from 'node:path';
 import { errorMessage, failWith, ok, type Result } from '../../core/result.js';
 import { KIWI_RESULT_FILE } from '../kiwi/result-file.js';
 
@@ -26,6 +28,17 @@ const FORMATS: Readonly<Record<string, string>> = {
   '.vhdfixed': 'vpc',
   '.vdi': 'vdi',
 };
+
+/**
+ * kiwi-ng writes the paths of the dir it built into: a staging dir that was renamed to the target dir
+ * (host builds), or the guest's bundle dir (boxed builds). Its result files sit at the top of that dir.
+ */
+function resolveResultPath(targetDir: string, name: string): string {
+  if (!isAbsolute(name)) return join(targetDir, name);
+  if (existsSync(name) && dirname(name) === targetDir) return name;
+  const moved = join(targetDir, basename(name));
+  return existsSync(moved) ? moved : name;
+}
 
 /** Result keys in order of preference. */
 const KEYS = ['disk_format_image', 'disk_image', 'live_image'] as const;
@@ -51,7 +64,7 @@ export async function findBootableFile(options: {
     const value = parsed?.[key];
     const name = Array.isArray(value) ? value[0] : (value as { filename?: unknown } | null)?.filename;
     if (typeof name !== 'string') continue;
-    const path = isAbsolute(name) ? name : join(options.targetDir, name);
+    const path = resolveResultPath(options.targetDir, name);
     if (key === 'live_image') return ok({ path, format: 'raw', media: 'cdrom', key });
     const format = FORMATS[extname(path)];
     if (format) return ok({ path, format, media: 'disk', key });
