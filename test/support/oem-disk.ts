@@ -10,7 +10,7 @@
  */
 import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { BIN, ROOT } from './project.js';
 import { debianMirror, missingRealTools } from './real-tools.js';
@@ -54,12 +54,15 @@ export function oemDiskSkip(): string | undefined {
 let built: Promise<OemDiskProject> | undefined;
 let ownedDir: string | undefined;
 
-/** The disk file kiwi.result.json names (disk_format_image first, then disk_image). */
+/**
+ * The disk file kiwi.result.json names (disk_format_image first, then disk_image), in the dir of
+ * kiwi.result.json: kiwi wrote the names of the staging dir it built in, which kiwibox then renamed.
+ */
 export async function diskFromResult(resultJson: string): Promise<string> {
   const parsed = JSON.parse(await readFile(resultJson, 'utf8')) as Record<string, { filename?: string }>;
   const file = parsed.disk_format_image?.filename ?? parsed.disk_image?.filename;
   if (!file) throw new Error(`${resultJson} names no disk image`);
-  return file;
+  return join(dirname(resultJson), basename(file));
 }
 
 async function build(): Promise<OemDiskProject> {
