@@ -27,6 +27,18 @@ export function kiwiLogFile(options: {
   return options.command[1] === 'build' ? join(options.targetDir, 'build', 'image-root.log') : undefined;
 }
 
+/**
+ * kiwibox's environment for kiwi-ng, without TMPDIR: kiwi passes its environment into the image
+ * root's chroot, where a host TMPDIR does not exist, and package scripts fail on it (the kernel's
+ * dracut hook: "Invalid tmpdir"). kiwi itself uses --temp-dir (default /var/tmp).
+ */
+export function hostKiwiEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env))
+    if (value !== undefined && key !== 'TMPDIR') out[key] = value;
+  return out;
+}
+
 export async function runHostKiwi(
   options: Omit<KiwiNgOptions, 'env' | 'onLine' | 'signal'> & {
     readonly ctx: ExecutorContext;
@@ -35,8 +47,9 @@ export async function runHostKiwi(
   },
 ): Promise<Result<ProcessResult>> {
   const { ctx, targetDir, ...kiwi } = options;
-  const env = await partxShimEnv(ctx.tmpDir);
-  if (env.PATH)
+  const shim = await partxShimEnv(ctx.tmpDir);
+  const env = { ...hostKiwiEnv(process.env), ...shim };
+  if (shim.PATH)
     ctx.output('kiwibox: this kernel has no partition table parsers: partx-blkpg-shim is first on PATH');
   const progress = new KiwiProgress();
   const feed = (line: string, phases: boolean) => {
@@ -51,6 +64,7 @@ export async function runHostKiwi(
     return await runKiwiNg({
       ...kiwi,
       env,
+      replaceEnv: true,
       signal: ctx.signal,
       onLine: (line, stream) => {
         ctx.output(line, stream);
