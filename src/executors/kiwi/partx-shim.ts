@@ -1,12 +1,14 @@
 /**
- * kiwi maps a disk image's partitions with `partx --add /dev/loopN`. On a kernel without partition
- * table parsers (MSDOS/EFI), parted has already registered the partitions itself through BLKPG, so
- * `partx --add` fails with "error adding partition 1". kiwibox then puts its own shim first on PATH
- * for host kiwi-ng runs only: `partx --add` becomes `partx --update` (add or keep), every other call
- * goes to the real partx. The rule: the shim is used only when a probe shows that this kernel does not
- * create partition devices for a loop device with an MBR. Guests with Debian's kernel have the parsers.
+ * kiwi maps a disk image's partitions with `partx --add /dev/loopN` right after parted wrote the
+ * table. On this kind of machine the partition is registered by then (parted adds it through BLKPG
+ * where the kernel has no MSDOS/EFI parsers; the kernel's own rescan does it in the host box's Debian
+ * guest), so `partx --add` fails with "error adding partition 1". kiwibox then puts its own shim
+ * first on PATH for kiwi-ng runs: `partx --add` becomes `partx --update` (add or keep), every other
+ * call goes to the real partx. The rule: the shim is used only when a probe that repeats kiwi's steps
+ * (losetup without partscan, parted mklabel/mkpart) finds the partition device already there. The
+ * host box runs the same probe in its guest (host-init.ts, PARTX_PROBE).
  */
-import { mkdir, mkdtemp, open, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { runProcess } from '../../process/run.js';
@@ -15,9 +17,9 @@ export const PARTX_SHIM_NAME = 'partx-blkpg-shim';
 
 /** The shim itself; its name on disk is PARTX_SHIM_NAME, `partx` only as a symlink on PATH. */
 const SHIM = `#!/bin/sh
-# ${PARTX_SHIM_NAME}: written by kiwibox for host kiwi-ng runs on a kernel without partition table
-# parsers. parted has already added the partitions through BLKPG, so partx --add would fail:
-# --update adds or keeps them. Everything else goes to the real partx.
+# ${PARTX_SHIM_NAME}: written by kiwibox for kiwi-ng runs where parted has already registered the
+# partitions (through BLKPG, or the kernel's rescan), so kiwi's partx --add would fail: --update adds
+# or keeps them. Everything else goes to the real partx.
 if [ "\${1:-}" = "--add" ]; then
   shift
   echo "${PARTX_SHIM_NAME}: partx --update $*" >&2
@@ -26,35 +28,19 @@ fi
 exec /usr/bin/partx "$@"
 `;
 
-const SECTOR = 512;
-
-/** A 2 MiB image with an MBR holding one Linux partition (sectors 2048..4095). */
-function mbrImage(): Buffer {
-  const image = Buffer.alloc(4096 * SECTOR);
-  const entry = 446;
-  image[entry + 4] = 0x83;
-  image.writeUInt32LE(2048, entry + 8);
-  image.writeUInt32LE(2048, entry + 12);
-  image[510] = 0x55;
-  image[511] = 0xaa;
-  return image;
-}
-
-/** True when the kernel made `loopNp1` for a loop device with an MBR partition; undefined if unprobed. */
-async function kernelParsesPartitions(): Promise<boolean | undefined> {
+/** True when the partition exists right after parted wrote the table, as kiwi would see it. */
+async function partitionRegisteredByParted(): Promise<boolean | undefined> {
   const dir = await mkdtemp(join(tmpdir(), 'kiwibox-partprobe-'));
   let loop: string | undefined;
   try {
-    const file = join(dir, 'mbr.img');
-    const handle = await open(file, 'w');
-    await handle.write(mbrImage());
-    await handle.close();
-    const attached = await runProcess({
-      argv: ['losetup', '--find', '--show', '--partscan', file],
-      cwd: '/',
-    });
+    const file = join(dir, 'probe.img');
+    await writeFile(file, Buffer.alloc(0));
+    await truncate(file, 4 * 1024 * 1024);
+    const attached = await runProcess({ argv: ['losetup', '--find', '--show', file], cwd: '/' });
     if (!attached.ok) return undefined;
     loop = attached.value.stdout.trim();
+    const parted = ['parted', '-s', loop, 'mklabel', 'msdos', 'mkpart', 'primary', '2048s', '100%'];
+    if (!(await runProcess({ argv: parted as [string, ...string[]], cwd: '/' })).ok) return undefined;
     const name = basename(loop);
     const entries = await readdir(join('/sys/block', name)).catch(() => [] as string[]);
     return entries.includes(`${name}p1`);
@@ -64,13 +50,26 @@ async function kernelParsesPartitions(): Promise<boolean | undefined> {
   }
 }
 
+/** The same probe as a shell function for the host box guest: prints `yes` when the shim is needed. */
+export const PARTX_PROBE = `partx_probe() {
+  f=/tmp/kiwibox-partprobe.img
+  rm -f "$f" && truncate -s 4M "$f" || return 0
+  d=$(losetup --find --show "$f") || { rm -f "$f"; return 0; }
+  n=\${d#/dev/}
+  parted -s "$d" mklabel msdos mkpart primary 2048s 100% >/dev/null 2>&1 && [ -e "/sys/block/$n/\${n}p1" ] && echo yes
+  losetup --detach "$d"; rm -f "$f"
+}`;
+
+/** The shim script, for writing into a guest. */
+export const PARTX_SHIM = SHIM;
+
 let probed: Promise<boolean> | undefined;
 
 /** Whether host kiwi-ng runs need the shim on this machine (probed once per process, as root). */
 export function hostNeedsPartxShim(): Promise<boolean> {
   if (process.getuid?.() !== 0) return Promise.resolve(false);
-  probed ??= kernelParsesPartitions().then(
-    (parses) => parses === false,
+  probed ??= partitionRegisteredByParted().then(
+    (registered) => registered === true,
     () => false,
   );
   return probed;
