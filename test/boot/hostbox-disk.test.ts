@@ -38,6 +38,7 @@ builds:
     description: description
     target-dir: out/disk
     timeout: 1800
+    kiwi-args: [--config, /description/kiwi-bundle.yml]
 boot-tests:
   boots:
     image: disk
@@ -87,7 +88,8 @@ describe.skipIf(skip !== undefined || hostBoxArch() !== 'x86_64')('an oem disk b
     process.stdout.write(`host box: tiny oem disk build + boot test took ${seconds} s (TCG)\n`);
     expect(stepsWith(run.stdout, 'step-succeeded').sort()).toEqual(['boots', 'disk', 'host', 'root']);
 
-    const disk = 'out/disk/kiwibox-box-disk.x86_64-1.0.0.raw';
+    // kiwi's result bundle names it with the build id (-0), uncompressed (kiwi-bundle.yml).
+    const disk = 'out/disk/kiwibox-box-disk.x86_64-1.0.0-0.raw';
     expect(statSync(p.path(disk)).uid).toBe(user);
     const record = JSON.parse(readFileSync(p.path('.kiwibox/steps/disk/record.json'), 'utf8'));
     expect(record.outputs.files.map((f: { path: string }) => f.path)).toContain(disk);
