@@ -9,7 +9,7 @@
  * and runs the host's own kiwi-ng there with chroot. kiwi builds into /result on that tmpfs (guest
  * RAM), then bundles into /bundle, as run_kiwi does.
  */
-import { PARTX_PROBE, PARTX_SHIM, PARTX_SHIM_NAME } from '../executors/kiwi/partx-shim.js';
+import { PARTX_PROBE, PARTX_SHIM, PARTX_SHIM_NAME } from '../kiwi/partx-shim.js';
 
 export const HOST_INIT = `#!/bin/busybox sh
 export PATH=/bin HOME=/root TERM=dumb

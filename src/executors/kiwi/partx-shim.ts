@@ -6,27 +6,13 @@
  * first on PATH for kiwi-ng runs: `partx --add` becomes `partx --update` (add or keep), every other
  * call goes to the real partx. The rule: the shim is used only when a probe that repeats kiwi's steps
  * (losetup without partscan, parted mklabel/mkpart) finds the partition device already there. The
- * host box runs the same probe in its guest (host-init.ts, PARTX_PROBE).
+ * host box runs the same probe in its guest (host-init.ts, PARTX_PROBE in kiwi/partx-shim.ts).
  */
 import { mkdir, mkdtemp, readdir, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { PARTX_SHIM, PARTX_SHIM_NAME } from '../../kiwi/partx-shim.js';
 import { runProcess } from '../../process/run.js';
-
-export const PARTX_SHIM_NAME = 'partx-blkpg-shim';
-
-/** The shim itself; its name on disk is PARTX_SHIM_NAME, `partx` only as a symlink on PATH. */
-const SHIM = `#!/bin/sh
-# ${PARTX_SHIM_NAME}: written by kiwibox for kiwi-ng runs where parted has already registered the
-# partitions (through BLKPG, or the kernel's rescan), so kiwi's partx --add would fail: --update adds
-# or keeps them. Everything else goes to the real partx.
-if [ "\${1:-}" = "--add" ]; then
-  shift
-  echo "${PARTX_SHIM_NAME}: partx --update $*" >&2
-  exec /usr/bin/partx --update "$@"
-fi
-exec /usr/bin/partx "$@"
-`;
 
 /** True when the partition exists right after parted wrote the table, as kiwi would see it. */
 async function partitionRegisteredByParted(): Promise<boolean | undefined> {
@@ -50,19 +36,6 @@ async function partitionRegisteredByParted(): Promise<boolean | undefined> {
   }
 }
 
-/** The same probe as a shell function for the host box guest: prints `yes` when the shim is needed. */
-export const PARTX_PROBE = `partx_probe() {
-  f=/tmp/kiwibox-partprobe.img
-  rm -f "$f" && truncate -s 4M "$f" || return 0
-  d=$(losetup --find --show "$f") || { rm -f "$f"; return 0; }
-  n=\${d#/dev/}
-  parted -s "$d" mklabel msdos mkpart primary 2048s 100% >/dev/null 2>&1 && [ -e "/sys/block/$n/\${n}p1" ] && echo yes
-  losetup --detach "$d"; rm -f "$f"
-}`;
-
-/** The shim script, for writing into a guest. */
-export const PARTX_SHIM = SHIM;
-
 let probed: Promise<boolean> | undefined;
 
 /** Whether host kiwi-ng runs need the shim on this machine (probed once per process, as root). */
@@ -84,7 +57,7 @@ export async function partxShimEnv(dir: string): Promise<Record<string, string>>
   const shims = join(dir, 'kiwibox-shims');
   const bin = join(shims, 'bin');
   await mkdir(bin, { recursive: true });
-  await writeFile(join(shims, PARTX_SHIM_NAME), SHIM, { mode: 0o755 });
+  await writeFile(join(shims, PARTX_SHIM_NAME), PARTX_SHIM, { mode: 0o755 });
   await symlink(join('..', PARTX_SHIM_NAME), join(bin, 'partx'));
   return { PATH: `${bin}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` };
 }
