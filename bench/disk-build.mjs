@@ -51,7 +51,8 @@ function once(file) {
     .map((l) => JSON.parse(l));
   const phases = {};
   let last;
-  for (const e of events.filter((x) => x.step === 'disk')) {
+  const marks = ['step-started', 'step-progress', 'step-succeeded', 'step-failed'];
+  for (const e of events.filter((x) => x.step === 'disk' && marks.includes(x.type))) {
     const t = Date.parse(e.time) / 1000;
     if (last) phases[last.phase] = (phases[last.phase] ?? 0) + t - last.t;
     if (e.type === 'step-started') last = { phase: 'start', t };
