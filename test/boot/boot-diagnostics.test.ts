@@ -113,19 +113,19 @@ describe('boot-test diagnostics', () => {
         '  f: {image: disk, expect: []}',
       ]),
     ).toMatchInlineSnapshot(`
-      "kiwibox.yaml:9:3: error[schema]: boot-tests.a is missing the required key 'expect'
+      "kiwibox.yaml:9:3: error[missing-key]: boot-tests.a is missing the required key 'expect'
           9 |   a: {image: disk, expects: [x]}
             |   ^
-      kiwibox.yaml:9:20: error[schema]: unknown key 'expects' in boot-tests.a
+      kiwibox.yaml:9:20: error[unknown-key]: unknown key 'expects' in boot-tests.a
           9 |   a: {image: disk, expects: [x]}
             |                    ^^^^^^^
-      kiwibox.yaml:10:42: error[schema]: boot-tests.b.timeout must be a duration: whole seconds, or a number with s, m or h (300, 90s, 5m)
+      kiwibox.yaml:10:42: error[invalid-value]: boot-tests.b.timeout must be a duration: whole seconds, or a number with s, m or h (300, 90s, 5m)
           10 |   b: {image: disk, expect: [x], timeout: -5s}
              |                                          ^^^
-      kiwibox.yaml:11:42: error[schema]: boot-tests.c.timeout must be >= 1
+      kiwibox.yaml:11:42: error[invalid-value]: boot-tests.c.timeout must be >= 1
           11 |   c: {image: disk, expect: [x], timeout: -5}
              |                                          ^^
-      kiwibox.yaml:12:28: error[schema]: boot-tests.f.expect must NOT have fewer than 1 items
+      kiwibox.yaml:12:28: error[invalid-value]: boot-tests.f.expect must NOT have fewer than 1 items
           12 |   f: {image: disk, expect: []}
              |                            ^^"
     `);
