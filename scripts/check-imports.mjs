@@ -13,6 +13,7 @@ import ts from 'typescript';
 const TIERS = [
   ['core'],
   ['process', 'kiwi', 'sftp'],
+  ['boot'],
   ['state', 'graph'],
   ['config'],
   ['fingerprint'],

@@ -23,6 +23,9 @@ export const HOST_BOX_MODULES: readonly WantedModule[] = [
     name,
     required: false,
   })),
+  // disk builds: ext4's metadata checksums (crc32c is a soft dependency, not in modinfo's depends=),
+  // and the code pages that mounting kiwi's EFI (vfat) partition asks for
+  ...['crc32c_generic', 'nls_cp437', 'nls_iso8859_1'].map((name) => ({ name, required: false })),
 ];
 
 export const HOST_BOX_CMDLINE_X86 = 'quiet panic=-1 cryptomgr.notests=1 mitigations=off';

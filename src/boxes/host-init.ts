@@ -9,6 +9,8 @@
  * and runs the host's own kiwi-ng there with chroot. kiwi builds into /result on that tmpfs (guest
  * RAM), then bundles into /bundle, as run_kiwi does.
  */
+import { PARTX_PROBE, PARTX_SHIM, PARTX_SHIM_NAME } from '../kiwi/partx-shim.js';
+
 export const HOST_INIT = `#!/bin/busybox sh
 export PATH=/bin HOME=/root TERM=dumb
 mount -t devtmpfs devtmpfs /dev
@@ -69,7 +71,22 @@ mnt kiwidescription $R/description || { say "cannot mount kiwidescription"; fini
 mnt kiwibundle $R/bundle || { say "cannot mount kiwibundle"; finish; }
 if [ -n "\${custom_mount:-}" ]; then mnt custompath "$R$custom_mount" || { say "cannot mount custompath"; finish; }; fi
 
-run() { chroot $R /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin HOME=/root LANG=C.UTF-8 "$@" </dev/null; }
+shim_path=
+run() { chroot $R /usr/bin/env -i PATH=\${shim_path}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin HOME=/root LANG=C.UTF-8 "$@" </dev/null; }
+# kiwi's partx --add fails where parted has registered the partitions already: probe as partx-shim.ts does
+cat > $R/run/kiwibox-partprobe.sh <<'PROBE'
+${PARTX_PROBE}
+partx_probe
+PROBE
+if [ "$(run sh /run/kiwibox-partprobe.sh 2>/dev/null)" = yes ]; then
+  mkdir -p $R/run/kiwibox-shims/bin
+  cat > $R/run/kiwibox-shims/${PARTX_SHIM_NAME} <<'SHIM'
+${PARTX_SHIM}SHIM
+  chmod 755 $R/run/kiwibox-shims/${PARTX_SHIM_NAME}
+  ln -s ../${PARTX_SHIM_NAME} $R/run/kiwibox-shims/bin/partx
+  shim_path=/run/kiwibox-shims/bin:
+  say "parted registers partitions here, so partx --add would fail: ${PARTX_SHIM_NAME} is first on PATH"
+fi
 echo 1 > $R/bundle/result.code
 : > $R/bundle/result.log
 say "kiwi-ng $args (uptime $(cut -d" " -f1 /proc/uptime) s)"

@@ -3,6 +3,7 @@
  * requested type and profiles, and kiwi-args are options kiwi-ng takes.
  */
 import { existsSync } from 'node:fs';
+import { checkBootTest } from '../boot/check.js';
 import type { BuildStep, StackStep, Step } from '../core/model.js';
 import type { Failure, Location } from '../core/result.js';
 import { checkKiwiArgs } from '../kiwi/build-options.js';
@@ -89,7 +90,9 @@ export function checkSteps(steps: Iterable<Step>, at: Locator): Failure[] {
   const arches = new Map(all.flatMap((s) => (s.kind === 'box' ? [[s.id, s.arch as string] as const] : [])));
   const boxArch: BoxArch = (id) => arches.get(id);
   const failures: Failure[] = [];
+  const byId = new Map(all.map((step) => [step.id, step]));
   for (const step of all) {
+    if (step.kind === 'boot-test') failures.push(...checkBootTest(step, byId, at));
     if (step.kind === 'build' || step.kind === 'stack') {
       failures.push(...checkDescription(step, at, boxArch), ...checkArgs(step, at));
     }

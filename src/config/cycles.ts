@@ -11,6 +11,7 @@ import { needLocation } from './references.js';
 function edgeLocation(step: Step, dep: string): Location {
   const f = step.fields;
   if ((step.kind === 'build' || step.kind === 'stack') && step.box === dep && f.box) return f.box;
+  if (step.kind === 'boot-test' && step.image === dep && f.image) return f.image;
   if (step.kind === 'stash' && 'build' in step.root && step.root.build === dep && f.root) return f.root;
   if (step.kind === 'stack' && step.images.some((i) => 'stash' in i && i.stash === dep) && f.images)
     return f.images;

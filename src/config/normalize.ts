@@ -4,7 +4,9 @@
  */
 import { resolve } from 'node:path';
 import type { Document } from 'yaml';
+import { DEFAULT_FAIL_ON } from '../boot/patterns.js';
 import type {
+  BootTestStep,
   BoxStep,
   BuildStep,
   PodmanSettings,
@@ -25,10 +27,14 @@ export const SECTIONS = {
   stashes: 'stash',
   stacks: 'stack',
   tasks: 'task',
+  'boot-tests': 'boot-test',
 } as const satisfies Record<string, StepKind>;
 
 export type Section = keyof typeof SECTIONS;
 type Raw = Record<string, unknown>;
+
+/** Default seconds before a boot test's VM is powered off. */
+export const DEFAULT_BOOT_TIMEOUT = 600;
 
 /** Default seconds before a boxed build is stopped. */
 export const DEFAULT_BUILD_TIMEOUT = 2 * 60 * 60;
@@ -154,6 +160,25 @@ function draft(ctx: Context, section: Section, id: string, raw: Raw): Step {
         kiwiArgs: strings(raw['kiwi-args']),
         keepDirlinks: raw['keep-dirlinks'] === true,
         deps: sorted([...needs, str(raw.box)]),
+      };
+      return step;
+    }
+    case 'boot-test': {
+      const failOn = strings(raw['fail-on']);
+      const step: BootTestStep = {
+        kind: 'boot-test',
+        id,
+        location,
+        fields,
+        image: String(raw.image),
+        firmware: raw.firmware === 'bios' || raw.firmware === 'uefi' ? raw.firmware : undefined,
+        memory: str(raw.memory) ?? '1G',
+        cpus: typeof raw.cpus === 'number' ? raw.cpus : 1,
+        accel: raw.accel === 'kvm' || raw.accel === 'tcg' ? raw.accel : 'auto',
+        expect: strings(raw.expect),
+        failOn: raw['default-fail-on'] === false ? failOn : [...DEFAULT_FAIL_ON, ...failOn],
+        timeout: parseDuration(raw.timeout as number | string | undefined, DEFAULT_BOOT_TIMEOUT),
+        deps: sorted([...needs, String(raw.image)]),
       };
       return step;
     }

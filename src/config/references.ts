@@ -126,8 +126,17 @@ export function resolveReferences(drafts: readonly StepDraft[]): {
         what: 'box',
       });
     }
+    if (step.kind === 'boot-test') {
+      expectKind(r, {
+        id: step.image,
+        kinds: ['build', 'stack'],
+        location: step.fields.image ?? step.location,
+        what: 'image',
+      });
+    }
     for (const need of step.deps) {
       if (step.kind === 'build' && need === step.box) continue;
+      if (step.kind === 'boot-test' && need === step.image) continue;
       if (
         step.kind === 'stack' &&
         (need === step.box || step.images.some((i) => 'stash' in i && i.stash === need))
@@ -144,7 +153,7 @@ export function resolveReferences(drafts: readonly StepDraft[]): {
       }
       expectKind(r, {
         id: need,
-        kinds: ['box', 'build', 'stash', 'stack', 'task'],
+        kinds: ['box', 'build', 'stash', 'stack', 'task', 'boot-test'],
         location: needLocation(step, need),
         what: 'needed step',
       });

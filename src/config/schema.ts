@@ -11,6 +11,9 @@ import { locate, pointerSegments } from './yaml-ast.js';
 
 let compiled: ValidateFunction | undefined;
 
+/** The pattern of `$defs.duration`: its errors get a plain-words message. */
+const DURATION = '^[0-9]+[smh]?$';
+
 /** The schema as shipped in schema/ (two levels above this file, in src/ and dist/ alike). */
 export function loadSchema(): Record<string, unknown> {
   return JSON.parse(readFileSync(new URL('../../schema/kiwibox.schema.json', import.meta.url), 'utf8'));
@@ -68,6 +71,14 @@ function describe(error: ErrorObject): {
           message: `'${error.propertyName}' is not a valid name: ${nameRule(String(params.pattern))}`,
           segments: [...segments, error.propertyName],
           key: true,
+        };
+      }
+      if (params.pattern === DURATION) {
+        return {
+          reason: 'invalid-value',
+          message: `${where} must be a duration: whole seconds, or a number with s, m or h (300, 90s, 5m)`,
+          segments,
+          key: false,
         };
       }
       return {

@@ -54,6 +54,13 @@ export type KiwiboxEvent =
       readonly line: string;
     }
   | {
+      /** Where a long step is now (a kiwi phase, a boot test's progress); `detail` e.g. `12/80`. */
+      readonly type: 'step-progress';
+      readonly step: string;
+      readonly phase: string;
+      readonly detail?: string;
+    }
+  | {
       readonly type: 'step-succeeded';
       readonly step: string;
       readonly kind: StepKind;

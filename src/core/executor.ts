@@ -31,6 +31,8 @@ export interface ExecutorContext {
   readonly signal: AbortSignal;
   /** One line of the step's output: goes to `.kiwibox/logs/<step>.log` and to the reporter. */
   readonly output: (line: string, stream?: 'stdout' | 'stderr') => void;
+  /** Where a long step is now (`packages`, `12/80`): a `step-progress` event; optional for callers. */
+  readonly progress?: (phase: string, detail?: string) => void;
   /** Outputs of the step's dependencies, by step id. */
   readonly upstream: ReadonlyMap<string, StepOutputs>;
   /** A scratch directory for this run; removed after the step ends. */

@@ -5,7 +5,7 @@
  */
 import type { Location } from './result.js';
 
-export type StepKind = 'box' | 'build' | 'stash' | 'stack' | 'task';
+export type StepKind = 'box' | 'build' | 'stash' | 'stack' | 'task' | 'boot-test';
 export type Arch = 'x86_64' | 'aarch64';
 export type Sharing = '9p' | 'virtiofs' | 'sshfs';
 
@@ -91,7 +91,25 @@ export interface TaskStep extends StepBase {
   readonly env: Readonly<Record<string, string>>;
 }
 
-export type Step = BoxStep | BuildStep | StashStep | StackStep | TaskStep;
+/** Boots a built disk or iso under QEMU and waits for patterns on its serial console. */
+export interface BootTestStep extends StepBase {
+  readonly kind: 'boot-test';
+  /** The build or stack step whose kiwi.result.json names the disk or iso. */
+  readonly image: string;
+  /** As written; unset: from the image's kiwi type (see executors/boot/image-type.ts). */
+  readonly firmware?: 'bios' | 'uefi';
+  readonly memory: string;
+  readonly cpus: number;
+  readonly accel: 'auto' | 'kvm' | 'tcg';
+  /** Patterns to see on the console, in order: substrings, or `/regex/flags`. */
+  readonly expect: readonly string[];
+  /** Patterns that fail the boot at once (the defaults unless `default-fail-on: false`, then the user's). */
+  readonly failOn: readonly string[];
+  /** Seconds before the VM is powered off and the test failed. */
+  readonly timeout: number;
+}
+
+export type Step = BoxStep | BuildStep | StashStep | StackStep | TaskStep | BootTestStep;
 
 /** How podman is called: the user's store and per-registry TLS (kiwibox.yaml `podman:`, env overrides). */
 export interface PodmanSettings {

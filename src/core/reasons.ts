@@ -114,6 +114,17 @@ export const REASONS = {
     'image-umount-failed': 'podman image unmount failed',
     'container-cleanup-failed': 'a work container could not be removed',
   },
+  boot: {
+    'bad-pattern': 'a boot test pattern that is not a valid /regex/',
+    'bad-timeout': 'a boot test timeout that is not a positive duration',
+    'image-not-bootable': 'a boot test image step that makes no disk or iso (a tbz build, …)',
+    'image-result-unreadable': "the image step's kiwi.result.json cannot be read",
+    'firmware-mismatch': 'firmware: uefi for an image that is BIOS-only (or the reverse)',
+    'ovmf-missing': 'UEFI firmware (OVMF, package ovmf) is not installed',
+    'boot-failed': 'a fail-on pattern (kernel panic, emergency mode, …) appeared on the console',
+    'boot-timeout': 'the expected patterns did not all appear before the timeout',
+    'boot-ended': 'the guest powered off or QEMU ended before every pattern was seen',
+  },
 } as const;
 
 type Catalogue = typeof REASONS;

@@ -13,6 +13,7 @@ export interface ExecutorSet {
   readonly boxedBuild?: StepExecutor<Extract<Step, { kind: 'build' }>>;
   readonly stash?: StepExecutor<Extract<Step, { kind: 'stash' }>>;
   readonly stack?: StepExecutor<Extract<Step, { kind: 'stack' }>>;
+  readonly bootTest?: StepExecutor<Extract<Step, { kind: 'boot-test' }>>;
 }
 
 /** Which executor runs a step. Builds run on the host unless they name a box. */
@@ -29,6 +30,8 @@ export function executorLookup(set: ExecutorSet): ExecutorLookup {
         return set.stash as StepExecutor | undefined;
       case 'stack':
         return set.stack as StepExecutor | undefined;
+      case 'boot-test':
+        return set.bootTest as StepExecutor | undefined;
     }
   };
 }
@@ -40,6 +43,7 @@ const loaders: { readonly [K in Kind]: () => Promise<NonNullable<ExecutorSet[K]>
   boxedBuild: async () => (await import('./qemu/boxed-build.js')).boxedBuildExecutor,
   stash: async () => (await import('./podman/stash.js')).stashExecutor,
   stack: async () => (await import('./podman/stack.js')).stackExecutor,
+  bootTest: async () => (await import('./boot/boot-test.js')).bootTestExecutor,
 };
 
 function kindsOf(project: Project): Set<Kind> {
@@ -47,7 +51,8 @@ function kindsOf(project: Project): Set<Kind> {
   for (const step of project.steps.values()) {
     if (step.kind === 'build') {
       if (step.box !== undefined) kinds.add('boxedBuild');
-    } else if (step.kind !== 'task') kinds.add(step.kind);
+    } else if (step.kind === 'boot-test') kinds.add('bootTest');
+    else if (step.kind !== 'task') kinds.add(step.kind);
   }
   return kinds;
 }

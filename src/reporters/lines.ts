@@ -34,6 +34,11 @@ function summaryLines(summary: RunSummary, options: LineOptions): string[] {
   return lines;
 }
 
+/** `packages 12/80`: a step's phase and its detail, as the status line and plain lines show it. */
+export function progressText(event: { readonly phase: string; readonly detail?: string }): string {
+  return event.detail ? `${event.phase} ${event.detail}` : event.phase;
+}
+
 /** Lines for an event, or none. `output` decides whether step output lines are shown. */
 export function eventLines(
   event: KiwiboxEvent,
@@ -83,6 +88,8 @@ export function eventLines(
       return [
         `${paint.red('loop')}  ${event.step} writes its own inputs (${event.files.map((f) => relative(options.cwd, f)).join(', ')}); not re-running it`,
       ];
+    case 'step-progress':
+      return [`${paint.dim(`${event.step} :`)} ${progressText(event)}`];
     case 'run-started':
     case 'step-queued':
       return [];

@@ -14,8 +14,14 @@ export class PlainReporter implements Reporter {
 
   #buffer: string[] = [];
   #scheduled = false;
+  /** The last phase shown per step: a line when the phase changes, not for each `12/80`. */
+  readonly #phases = new Map<string, string>();
 
   event(event: KiwiboxEvent): void {
+    if (event.type === 'step-progress') {
+      if (this.#phases.get(event.step) === event.phase) return;
+      this.#phases.set(event.step, event.phase);
+    } else if (event.type === 'step-started') this.#phases.delete(event.step);
     const lines = eventLines(event, this.#options);
     if (!lines.length) return;
     // Coalesce the lines of one tick into one write: a no-op run emits thousands of events.

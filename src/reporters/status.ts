@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createLogUpdate } from 'log-update';
 import type { KiwiboxEvent } from '../core/events.js';
-import { eventLines } from './lines.js';
+import { eventLines, progressText } from './lines.js';
 import { formatDuration, type Reporter } from './reporter.js';
 
 const TAIL = 15;
@@ -15,6 +15,8 @@ export class StatusReporter implements Reporter {
   readonly #update: ReturnType<typeof createLogUpdate>;
   readonly #options: { cwd: string; color: boolean; output: boolean };
   readonly #running = new Map<string, number>();
+  /** The latest `step-progress` text of each running step, shown after its time. */
+  readonly #progress = new Map<string, string>();
   #total = 0;
   #finished = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -36,11 +38,17 @@ export class StatusReporter implements Reporter {
       case 'step-started':
         this.#running.set(event.step, Date.now());
         break;
+      case 'step-progress':
+        // The status line shows it; no scrolling line for every package.
+        this.#progress.set(event.step, progressText(event));
+        this.#render();
+        return;
       case 'step-fresh':
       case 'step-succeeded':
       case 'step-failed':
       case 'step-skipped':
         this.#running.delete(event.step);
+        this.#progress.delete(event.step);
         this.#finished++;
         break;
       default:
@@ -71,7 +79,12 @@ export class StatusReporter implements Reporter {
       return;
     }
     const now = Date.now();
-    const steps = [...this.#running].map(([id, t]) => `${id} ${formatDuration(now - t)}`).join(', ');
+    const steps = [...this.#running]
+      .map(([id, t]) => {
+        const progress = this.#progress.get(id);
+        return `${id} ${formatDuration(now - t)}${progress ? ` ${progress}` : ''}`;
+      })
+      .join(', ');
     const width = this.#out.columns ?? 80;
     const line = `[${this.#finished}/${this.#total}] ${steps}`;
     this.#update(line.length > width ? `${line.slice(0, width - 1)}…` : line);

@@ -86,6 +86,9 @@ async function runExecutor(options: ExecuteStepOptions, executor: StepExecutor, 
       log.line(line);
       emit({ type: 'step-output', step: step.id, stream, line });
     },
+    progress: (phase, detail) => {
+      emit({ type: 'step-progress', step: step.id, phase, ...(detail === undefined ? {} : { detail }) });
+    },
   };
   try {
     return await executor.run(step, ctx);

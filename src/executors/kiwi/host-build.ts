@@ -3,7 +3,7 @@ import type { BuildStep, StackStep } from '../../core/model.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import { checkKiwiArgs } from '../../kiwi/build-options.js';
 import { kiwiCacheDir } from '../../state/layout.js';
-import { runKiwiNg } from './kiwi-ng.js';
+import { runHostKiwi } from './host-kiwi.js';
 import { readKiwiResult } from './result-file.js';
 import { withStagingDir } from './staging.js';
 
@@ -39,15 +39,15 @@ export const hostBuildExecutor: StepExecutor<BuildStep> = {
     let builtIn = '';
     const built = await withStagingDir(step.targetDir, async (staging) => {
       builtIn = staging;
-      const ran = await runKiwiNg({
+      const ran = await runHostKiwi({
+        ctx,
+        targetDir: staging,
         command: ['system', 'build'],
         type: step.type,
         profiles: step.profiles,
         globalArgs: withOwnCache(split.global, kiwiCacheDir(ctx.project.stateDir, step.id)),
         args: ['--description', step.description, '--target-dir', staging, ...split.command],
         cwd: ctx.project.dir,
-        signal: ctx.signal,
-        onLine: ctx.output,
         step: step.id,
       });
       if (!ran.ok) return ran;

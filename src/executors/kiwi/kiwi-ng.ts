@@ -19,6 +19,8 @@ export interface KiwiNgOptions {
   readonly onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   readonly step?: string;
   readonly env?: Readonly<Record<string, string>>;
+  /** `env` is the whole environment, not additions to kiwibox's own. */
+  readonly replaceEnv?: boolean;
 }
 
 /** The argv for a kiwi-ng call (pure, for tests and `plan`). */
@@ -36,6 +38,7 @@ export function runKiwiNg(options: KiwiNgOptions): Promise<Result<ProcessResult>
     argv: kiwiNgArgv(options),
     cwd: options.cwd,
     env: options.env,
+    ...(options.replaceEnv ? { replaceEnv: true } : {}),
     signal: options.signal,
     killAfterMs: 30_000,
     onLine: options.onLine,

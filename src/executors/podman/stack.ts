@@ -13,7 +13,7 @@ import { fail, failWith, ok, type Result } from '../../core/result.js';
 import { checkKiwiArgs } from '../../kiwi/build-options.js';
 import { readDescription } from '../../kiwi/description.js';
 import { kiwiFileOf } from '../../kiwi/description-file.js';
-import { runKiwiNg } from '../kiwi/kiwi-ng.js';
+import { runHostKiwi } from '../kiwi/host-kiwi.js';
 import { readKiwiResult } from '../kiwi/result-file.js';
 import { stagingPaths, withStagingDir } from '../kiwi/staging.js';
 import { imageFingerprints, type StackImage, stackImages } from './images.js';
@@ -145,15 +145,15 @@ async function runKiwi(step: StackStep, staging: string, ctx: ExecutorContext): 
     const extra = command.filter((arg) => arg !== '--allow-existing-root');
     args = ['--description', step.description, '--target-dir', staging, '--allow-existing-root', ...extra];
   }
-  const result = await runKiwiNg({
+  const result = await runHostKiwi({
+    ctx,
+    targetDir: staging,
     command: ['system', step.description === undefined ? 'create' : 'build'],
     type: step.type,
     profiles: step.profiles,
     globalArgs: global,
     args,
     cwd: ctx.project.dir,
-    signal: ctx.signal,
-    onLine: ctx.output,
     step: step.id,
   });
   if (!result.ok) {

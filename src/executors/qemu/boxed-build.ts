@@ -10,11 +10,13 @@ import type { ExecutorContext, StepExecutor, StepOutputs } from '../../core/exec
 import type { BoxStep, BuildStep, Project } from '../../core/model.js';
 import { failWith, ok, type Result } from '../../core/result.js';
 import { checkKiwiArgs } from '../../kiwi/build-options.js';
+import { KiwiProgress } from '../../kiwi/progress.js';
+import { tailLog } from '../kiwi/log-tail.js';
 import { KIWI_RESULT_FILE, readKiwiResult } from '../kiwi/result-file.js';
 import { withStagingDir } from '../kiwi/staging.js';
 import { resolveAccel } from './accel.js';
 import { qemuBinary } from './qemu-argv.js';
-import { checkResultCode, listBundle, RESULT_CODE } from './result-code.js';
+import { checkResultCode, listBundle, RESULT_CODE, RESULT_LOG } from './result-code.js';
 import { runVm } from './vm.js';
 
 /** Where the guest mounts the bundle share: kiwi.result.json written there names files under it. */
@@ -92,6 +94,17 @@ async function runBoxed(
   const built = await withStagingDir(step.targetDir, async (staging) => {
     // A result.code left from an earlier run must never be read as this run's.
     await rm(join(staging, RESULT_CODE), { force: true });
+    // Phases from the console's kiwi lines, package counts from kiwi's debug log in the bundle share.
+    const progress = new KiwiProgress();
+    const feed = (line: string, phases: boolean) => {
+      const now = progress.feed(line, { phases });
+      if (now) ctx.progress?.(now.phase, now.detail);
+    };
+    const output = (line: string, stream?: 'stdout' | 'stderr') => {
+      ctx.output(line, stream);
+      feed(line, true);
+    };
+    const tail = tailLog({ file: join(staging, RESULT_LOG), onLine: (line) => feed(line, false) });
     const ran = await runVm({
       box,
       accel: accel.value,
@@ -108,9 +121,9 @@ async function runBoxed(
       network: box.network || box.disk ? {} : undefined,
       timeoutMs: step.timeout * 1000,
       signal: ctx.signal,
-      output: ctx.output,
+      output,
       step: step.id,
-    });
+    }).finally(() => tail.stop());
     if (!ran.ok) return ran;
     const code = await checkResultCode({ dir: staging, consoleTail: ran.value.console, step: step.id });
     if (!code.ok) return code;
