@@ -41,7 +41,7 @@ builds:
     kiwi-args: [--config, /description/kiwi-bundle.yml]
 `;
 // Not boot-tested here yet: a boot test finds its disk through kiwi.result.json, and the box's
-// \`kiwi-ng result bundle\` writes none (the bundle renames the files). Natively this disk boots to its
+// `kiwi-ng result bundle` writes none (the bundle renames the files). Natively this disk boots to its
 // marker (docs/disks.md).
 
 /** The project, owned by nobody, with the host box's kernel package and initramfs as task inputs. */
