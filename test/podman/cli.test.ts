@@ -6,6 +6,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, test } from 'vitest';
+import { exitCodeOf } from '../../src/cli/action.js';
 import { registerStackbuildCommand } from '../../src/cli/commands/stackbuild.js';
 import { registerStashCommands } from '../../src/cli/commands/stash.js';
 import type { Project } from '../../src/core/model.js';
@@ -35,15 +36,11 @@ async function kiwibox(...args: string[]): Promise<{ code: number; out: string[]
   const out: string[] = [];
   const err: string[] = [];
   const program = new Command('kiwibox').exitOverride();
-  let code = 0;
   const io = { print: (l: string) => out.push(l), error: (l: string) => err.push(l) };
-  const setExit = (c: number) => {
-    code = c;
-  };
-  registerStashCommands(program, io, runOneStep, setExit);
-  registerStackbuildCommand(program, io, runOneStep, setExit);
+  registerStashCommands({ program, io, run: runOneStep });
+  registerStackbuildCommand({ program, io, run: runOneStep });
   await program.parseAsync(args, { from: 'user' });
-  return { code, out, err };
+  return { code: exitCodeOf(program) ?? 0, out, err };
 }
 
 const storeArgs = () => [
