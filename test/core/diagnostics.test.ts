@@ -190,21 +190,29 @@ describe('diagnostics', () => {
       '  b:',
       '    description: desc',
       '    target-dir: out',
-      '    kiwi-args: [--add-package, vim, --frobnicate, --set-repo, nocomma, --target-dir=x, --add-container-label=nolabel, --clear-cache]',
+      '    kiwi-args: [--add-package, vim, --frobnicate, --add-repo, nocomma, --target-dir=x, --add-container-label=nolabel, --clear-cache]',
+      '  c:',
+      '    description: desc',
+      '    target-dir: out2',
+      // kiwi-ng keeps the description's repository type when --set-repo gives none (the upstream page's form).
+      '    kiwi-args: [--set-repo, obs://openSUSE:Leap:15.3/standard, --set-repo, ",rpm-md"]',
     ].join('\n');
     expect(await diagnose(text)).toMatchInlineSnapshot(`
       "kiwibox.yaml:6:37: error[unknown-kiwi-option]: '--frobnicate' is not a kiwi-ng system build option
-          6 |     kiwi-args: [--add-package, vim, --frobnicate, --set-repo, nocomma, --target-dir=x, --add-container-label=nolabel, --clear-cache]
+          6 |     kiwi-args: [--add-package, vim, --frobnicate, --add-repo, nocomma, --target-dir=x, --add-container-label=nolabel, --clear-cache]
             |                                     ^^^^^^^^^^^^
-      kiwibox.yaml:6:63: error[malformed-kiwi-option]: --set-repo=nocomma: expects source,type[,alias,priority,imageinclude,package_gpgcheck,{signing_keys},components,distribution,repo_gpgcheck]
-          6 |     kiwi-args: [--add-package, vim, --frobnicate, --set-repo, nocomma, --target-dir=x, --add-container-label=nolabel, --clear-cache]
+      kiwibox.yaml:6:63: error[malformed-kiwi-option]: --add-repo=nocomma: expects source,type[,alias,priority,imageinclude,package_gpgcheck,{signing_keys},components,distribution,repo_gpgcheck]
+          6 |     kiwi-args: [--add-package, vim, --frobnicate, --add-repo, nocomma, --target-dir=x, --add-container-label=nolabel, --clear-cache]
             |                                                               ^^^^^^^
       kiwibox.yaml:6:72: error[kiwibox-owned-option]: --target-dir is set by kiwibox: use the build's 'target-dir' key
-          6 |     kiwi-args: [--add-package, vim, --frobnicate, --set-repo, nocomma, --target-dir=x, --add-container-label=nolabel, --clear-cache]
+          6 |     kiwi-args: [--add-package, vim, --frobnicate, --add-repo, nocomma, --target-dir=x, --add-container-label=nolabel, --clear-cache]
             |                                                                        ^^^^^^^^^^^^^^
       kiwibox.yaml:6:88: error[malformed-kiwi-option]: --add-container-label=nolabel: expects name=value
-          6 |     kiwi-args: [--add-package, vim, --frobnicate, --set-repo, nocomma, --target-dir=x, --add-container-label=nolabel, --clear-cache]
-            |                                                                                        ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^"
+          6 |     kiwi-args: [--add-package, vim, --frobnicate, --add-repo, nocomma, --target-dir=x, --add-container-label=nolabel, --clear-cache]
+            |                                                                                        ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+      kiwibox.yaml:10:76: error[malformed-kiwi-option]: --set-repo=,rpm-md: expects source[,type,alias,priority,imageinclude,package_gpgcheck,{signing_keys},components,distribution,repo_gpgcheck]
+          10 |     kiwi-args: [--set-repo, obs://openSUSE:Leap:15.3/standard, --set-repo, ",rpm-md"]
+             |                                                                            ^^^^^^^^^"
     `);
   });
 

@@ -91,7 +91,7 @@ export function boxbuildProject(options: {
   if (globals.type !== undefined && split.taken['--type']?.length) {
     failures.push({
       reason: 'conflicting-option',
-      message: `--type ${globals.type} before boxbuild and --type after -- name the type twice: keep one`,
+      message: `--type ${globals.type} before boxbuild and --type ${split.taken['--type']?.[0]} after -- name the type twice: keep one`,
       location: at(split.taken['--type']?.[0]),
     });
   }
