@@ -183,6 +183,28 @@ describe('diagnostics', () => {
     `);
   });
 
+  it('locates problems of the first step in that step after a duplicate id', async () => {
+    const text = [
+      'version: 1',
+      'builds:',
+      '  x:',
+      '    description: nothere',
+      '    target-dir: out',
+      'tasks:',
+      '  x:',
+      '    run: [echo, hi]',
+    ].join('\n');
+    expect(await diagnose(text)).toMatchInlineSnapshot(`
+      "kiwibox.yaml:7:3: error[duplicate-id]: step id 'x' is already used by a build; ids are unique across all sections
+          7 |   x:
+            |   ^
+        kiwibox.yaml:3:3: note: first declared here
+      kiwibox.yaml:4:18: error[missing-description]: description directory nothere does not exist
+          4 |     description: nothere
+            |                  ^^^^^^^"
+    `);
+  });
+
   it('checks kiwi-args against kiwi-ng system build', async () => {
     const text = [
       'version: 1',
