@@ -183,6 +183,40 @@ describe('diagnostics', () => {
     `);
   });
 
+  it('expands ${NAME:-default} and ${NAME-default} as compose and the shell do', async () => {
+    const text = [
+      'version: 1',
+      'tasks:',
+      '  a:',
+      '    run: ["echo", "${KB_UNSET:-fallback}", "${KB_EMPTY:-empty-default}", "${KB_EMPTY-kept}", "${KB_SET:-x}/y"]',
+    ].join('\n');
+    project.write({ 'defaults.yaml': text });
+    const loaded = await loadProject({
+      file: project.path('defaults.yaml'),
+      env: { KB_EMPTY: '', KB_SET: 'set' },
+    });
+    expect(loaded.ok && loaded.value.project.steps.get('a')).toMatchObject({
+      run: ['echo', 'fallback', 'empty-default', '', 'set/y'],
+    });
+  });
+
+  it('reports ${NAME:?message} with its message where it is used, when unset or empty', async () => {
+    const text = [
+      'version: 1',
+      'tasks:',
+      '  a:',
+      '    run: ["echo", "${KB_MIRROR:?set KB_MIRROR to your Debian mirror}", "${KB_EMPTY?unused}", "${KB_EMPTY:?}"]',
+    ].join('\n');
+    expect(await diagnose(text, { KB_EMPTY: '' })).toMatchInlineSnapshot(`
+      "kiwibox.yaml:4:20: error[unset-variable]: environment variable KB_MIRROR is not set: set KB_MIRROR to your Debian mirror
+          4 |     run: ["echo", "\${KB_MIRROR:?set KB_MIRROR to your Debian mirror}", "\${KB_EMPTY?unused}", "\${KB_EMPTY:?}"]
+            |                    ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+      kiwibox.yaml:4:95: error[unset-variable]: environment variable KB_EMPTY is empty
+          4 |     run: ["echo", "\${KB_MIRROR:?set KB_MIRROR to your Debian mirror}", "\${KB_EMPTY?unused}", "\${KB_EMPTY:?}"]
+            |                                                                                               ^^^^^^^^^^^^^"
+    `);
+  });
+
   it('locates problems of the first step in that step after a duplicate id', async () => {
     const text = [
       'version: 1',
