@@ -217,6 +217,56 @@ describe('diagnostics', () => {
     `);
   });
 
+  it('ignores x- keys wherever an object takes keys, and keeps them out of the steps', async () => {
+    const plain = [
+      'version: 1',
+      'podman:',
+      '  registries:',
+      '    x-reg.localhost:5000: {tls-verify: false}',
+      'boxes:',
+      '  vm: {snapshot: false}',
+      'builds:',
+      '  b: {description: desc, target-dir: out, box: vm}',
+      'stashes:',
+      '  s: {root: b, push: {registry: "x-reg.localhost:5000"}}',
+      'tasks:',
+      '  t: {run: [echo], env: {x-var: kept}}',
+    ];
+    const extended = [
+      'version: 1',
+      'x-top: 1',
+      'podman:',
+      '  x-note: podman settings',
+      '  registries:',
+      '    x-reg.localhost:5000: {tls-verify: false, x-why: local}',
+      'boxes:',
+      '  vm: {snapshot: false, x-owner: me}',
+      'builds:',
+      '  b: {description: desc, target-dir: out, box: vm, x-anchor: &a [1, 2]}',
+      'stashes:',
+      '  s: {root: b, push: {registry: "x-reg.localhost:5000", x-mirror: no}, x-a: *a}',
+      'tasks:',
+      '  t: {run: [echo], env: {x-var: kept}, x-doc: {any: thing}}',
+    ];
+    project.write({
+      'plain.yaml': plain.join('\n'),
+      'extended.yaml': extended.join('\n'),
+      'desc/config.xml': MINIMAL_KIWI,
+    });
+    const load = async (name: string) => {
+      const loaded = await loadProject({ file: project.path(name), env: {} });
+      if (!loaded.ok) throw new Error(loaded.error.map((f) => f.message).join('\n'));
+      const { steps, podman } = loaded.value.project;
+      return { podman, steps: [...steps.values()].map(({ location, fields, ...step }) => step) };
+    };
+    expect(await load('extended.yaml')).toEqual(await load('plain.yaml'));
+    expect(await diagnose('version: 1\ntasks:\n  t: {run: [echo], xdoc: 1}\n')).toMatchInlineSnapshot(`
+      "kiwibox.yaml:3:20: error[schema]: unknown key 'xdoc' in tasks.t
+          3 |   t: {run: [echo], xdoc: 1}
+            |                    ^^^^"
+    `);
+  });
+
   it('locates problems of the first step in that step after a duplicate id', async () => {
     const text = [
       'version: 1',
