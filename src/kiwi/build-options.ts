@@ -12,7 +12,8 @@ interface OptionSpec {
   readonly check?: (value: string) => string | undefined;
 }
 
-const REPO_PARTS = 'type,alias,priority,imageinclude,package_gpgcheck,{signing_keys},components,distribution,repo_gpgcheck';
+const REPO_PARTS =
+  'type,alias,priority,imageinclude,package_gpgcheck,{signing_keys},components,distribution,repo_gpgcheck';
 
 /** `--add-repo` makes a new repository: it needs its type. */
 const addRepoSpec = (value: string) =>
