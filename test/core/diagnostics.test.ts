@@ -261,7 +261,7 @@ describe('diagnostics', () => {
     };
     expect(await load('extended.yaml')).toEqual(await load('plain.yaml'));
     expect(await diagnose('version: 1\ntasks:\n  t: {run: [echo], xdoc: 1}\n')).toMatchInlineSnapshot(`
-      "kiwibox.yaml:3:20: error[schema]: unknown key 'xdoc' in tasks.t
+      "kiwibox.yaml:3:20: error[unknown-key]: unknown key 'xdoc' in tasks.t
           3 |   t: {run: [echo], xdoc: 1}
             |                    ^^^^"
     `);
