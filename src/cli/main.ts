@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Project } from '../core/model.js';
 import { terminalOutput } from '../reporters/output.js';
+import { exitCodeOf, onAction } from './action.js';
 import type { GraphFormat } from './commands/graph.js';
+import { type KiwiGlobals, takeKiwiGlobals } from './kiwi-globals.js';
 import { EXIT, globalOptions, type RawGlobalOptions } from './options.js';
 
 const VERSION = (
@@ -19,7 +21,7 @@ function positiveInt(value: string): number {
   return n;
 }
 
-export function buildProgram(setExit: (code: number) => void): Command {
+export function buildProgram(): Command {
   const out = terminalOutput(process.cwd());
   // Command modules are imported when their command runs: `--version` and `--help` stay instant.
   const program = new Command('kiwibox')
@@ -37,39 +39,39 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .exitOverride()
     .configureOutput({ writeOut: (s) => out.print(s.trimEnd()), writeErr: (s) => out.error(s.trimEnd()) });
   const global = (cmd: Command) => globalOptions(cmd.optsWithGlobals() as RawGlobalOptions);
-  const run = (work: Promise<number>) => work.then(setExit);
 
-  program
-    .command('run', { isDefault: true })
-    .description('run the pipeline (or the named steps and what they depend on)')
-    .argument('[steps...]')
-    .action((steps: string[], _o, cmd: Command) =>
-      run(import('./commands/run.js').then((m) => m.runCommand(global(cmd), steps, out))),
-    );
-  program
-    .command('plan')
-    .description('show what would run and why, running nothing')
-    .argument('[steps...]')
-    .option('--json', 'machine-readable')
-    .action((steps: string[], o: { json?: boolean }, cmd: Command) =>
-      run(import('./commands/plan.js').then((m) => m.planCommand(global(cmd), steps, o.json ?? false, out))),
-    );
-  program
-    .command('validate')
-    .description('check the pipeline file and the descriptions it uses')
-    .action((_o, cmd: Command) =>
-      run(import('./commands/validate.js').then((m) => m.validateCommand(global(cmd), out))),
-    );
-  program
-    .command('graph')
-    .description('print the dependency graph')
-    .addOption(
-      new Option('--format <format>', 'output format').choices(['dot', 'mermaid', 'json']).default('dot'),
-    )
-    .action((o: { format: GraphFormat }, cmd: Command) =>
-      run(import('./commands/graph.js').then((m) => m.graphCommand(global(cmd), o.format, out))),
-    );
-  program
+  onAction(
+    program
+      .command('run', { isDefault: true })
+      .description('run the pipeline (or the named steps and what they depend on)')
+      .argument('[steps...]'),
+    async (steps: string[], _o, cmd: Command) =>
+      (await import('./commands/run.js')).runCommand(global(cmd), steps, out),
+  );
+  onAction(
+    program
+      .command('plan')
+      .description('show what would run and why, running nothing')
+      .argument('[steps...]')
+      .option('--json', 'machine-readable'),
+    async (steps: string[], o: { json?: boolean }, cmd: Command) =>
+      (await import('./commands/plan.js')).planCommand(global(cmd), steps, o.json ?? false, out),
+  );
+  onAction(
+    program.command('validate').description('check the pipeline file and the descriptions it uses'),
+    async (_o, cmd: Command) => (await import('./commands/validate.js')).validateCommand(global(cmd), out),
+  );
+  onAction(
+    program
+      .command('graph')
+      .description('print the dependency graph')
+      .addOption(
+        new Option('--format <format>', 'output format').choices(['dot', 'mermaid', 'json']).default('dot'),
+      ),
+    async (o: { format: GraphFormat }, cmd: Command) =>
+      (await import('./commands/graph.js')).graphCommand(global(cmd), o.format, out),
+  );
+  const watch = program
     .command('watch')
     .description('run, then re-run exactly what each file change affects, until Ctrl-C')
     .argument('[steps...]')
@@ -83,37 +85,33 @@ export function buildProgram(setExit: (code: number) => void): Command {
       '--poll <ms>',
       'poll files every <ms> instead of file system events (network/VM shares)',
       positiveInt,
-    )
-    .action(
-      (
-        steps: string[],
-        o: { onChange: 'cancel' | 'finish'; debounce: number; poll?: number },
-        cmd: Command,
-      ) =>
-        run(
-          import('./commands/watch.js').then((m) =>
-            m.watchCommand(global(cmd), steps, {
-              onChange: o.onChange,
-              debounceMs: o.debounce,
-              ...(o.poll ? { pollMs: o.poll } : {}),
-            }),
-          ),
-        ),
     );
-  program
-    .command('why')
-    .description('explain why a step would run (or is fresh)')
-    .argument('<step>')
-    .action((step: string, _o, cmd: Command) =>
-      run(import('./commands/why.js').then((m) => m.whyCommand(global(cmd), step, out))),
-    );
-  program
-    .command('clean')
-    .description('remove what steps produced, and their records')
-    .argument('[steps...]')
-    .action((steps: string[], _o, cmd: Command) =>
-      run(import('./commands/clean.js').then((m) => m.cleanCommand(global(cmd), steps, out))),
-    );
+  onAction(
+    watch,
+    async (
+      steps: string[],
+      o: { onChange: 'cancel' | 'finish'; debounce: number; poll?: number },
+      cmd: Command,
+    ) =>
+      (await import('./commands/watch.js')).watchCommand(global(cmd), steps, {
+        onChange: o.onChange,
+        debounceMs: o.debounce,
+        ...(o.poll ? { pollMs: o.poll } : {}),
+      }),
+  );
+  onAction(
+    program.command('why').description('explain why a step would run (or is fresh)').argument('<step>'),
+    async (step: string, _o, cmd: Command) =>
+      (await import('./commands/why.js')).whyCommand(global(cmd), step, out),
+  );
+  onAction(
+    program
+      .command('clean')
+      .description('remove what steps produced, and their records')
+      .argument('[steps...]'),
+    async (steps: string[], _o, cmd: Command) =>
+      (await import('./commands/clean.js')).cleanCommand(global(cmd), steps, out),
+  );
   return program;
 }
 
@@ -127,9 +125,9 @@ const HEAVY_COMMANDS = ['box', 'boxbuild', 'stash', 'stackbuild'];
 async function registerHeavyCommands(options: {
   readonly program: Command;
   readonly argv: readonly string[];
-  readonly setExit: (code: number) => void;
+  readonly kiwiGlobals: KiwiGlobals;
 }): Promise<void> {
-  const { program, argv, setExit } = options;
+  const { program, argv, kiwiGlobals } = options;
   const help = argv.some((a) => a === '--help' || a === '-h' || a === 'help');
   if (!help && !argv.some((a) => HEAVY_COMMANDS.includes(a))) return;
   const out = terminalOutput(process.cwd());
@@ -145,28 +143,25 @@ async function registerHeavyCommands(options: {
     import('./commands/stash.js'),
     import('./commands/stackbuild.js'),
   ]);
-  const runOne = async (project: Project) =>
-    (await import('./commands/run.js')).runProject({ project, global: global(program) });
+  const runOne = async (project: Project, run: { logfile?: string } = {}) =>
+    (await import('./commands/run.js')).runProject({ project, global: global(program), ...run });
   registerBoxCommands(program, out);
-  registerBoxbuildCommand({ program, out, global, setExit });
-  registerStashCommands(program, out, runOne, setExit);
-  registerStackbuildCommand(program, out, runOne, setExit);
+  registerBoxbuildCommand({ program, out, global, kiwiGlobals });
+  registerStashCommands({ program, io: out, run: runOne, kiwiGlobals });
+  registerStackbuildCommand({ program, io: out, run: runOne, kiwiGlobals });
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
-  let code: number = EXIT.ok;
-  const setExit = (c: number) => {
-    code = c;
-  };
-  const program = buildProgram(setExit);
-  await registerHeavyCommands({ program, argv, setExit });
+export async function main(args: readonly string[]): Promise<number> {
+  const { argv, globals: kiwiGlobals } = takeKiwiGlobals(args);
+  const program = buildProgram();
+  await registerHeavyCommands({ program, argv, kiwiGlobals });
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? EXIT.ok : EXIT.badInput;
     }
     throw error;
   }
-  return code;
+  return exitCodeOf(program) ?? EXIT.ok;
 }

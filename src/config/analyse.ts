@@ -9,13 +9,12 @@ import type { Project } from '../core/model.js';
 import { type Failure, fail, ok, type Result } from '../core/result.js';
 import { buildGraph, type StepGraph } from '../graph/graph.js';
 import { stateDirOf } from '../state/layout.js';
-import { checkSteps } from './check-steps.js';
+import { checkSteps, locateByFields } from './check-steps.js';
 import { findCycles } from './cycles.js';
 import { expandEnv } from './env.js';
 import { draftSteps, podmanSettings } from './normalize.js';
 import { resolveReferences } from './references.js';
 import { validateSchema } from './schema.js';
-import { locate } from './yaml-ast.js';
 
 function parseYaml(file: string, text: string): { doc: Document; failures: Failure[] } {
   const doc = parseDocument(text, { lineCounter: new LineCounter(), uniqueKeys: true, prettyErrors: false });
@@ -68,14 +67,9 @@ export function analyse(options: {
   const graph = buildGraph(steps);
   if (!failures.length) failures.push(...findCycles(steps, graph));
   if (!options.skipFileChecks) {
-    const sectionOf = new Map(drafts.map((d) => [d.step.id, d.section]));
-    failures.push(
-      ...checkSteps(steps.values(), (step, key, index) => {
-        const path = [sectionOf.get(step.id) ?? '', step.id, key];
-        if (index !== undefined) path.push(String(index));
-        return { file, ...locate(doc, path) };
-      }),
-    );
+    // Each step carries the ranges of its own fields: with a duplicate id, a lookup by id and
+    // section would find the other step's lines.
+    failures.push(...checkSteps(steps.values(), locateByFields));
   }
   if (failures.length) return fail(failures);
   const project: Project = {

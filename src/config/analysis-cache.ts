@@ -24,7 +24,8 @@ interface Stored {
   readonly v: number;
   readonly key: string;
   /** Every variable the file expands, with the value it had. */
-  readonly env: Record<string, string>;
+  /** Each variable's value; null: unset (a `${NAME:-default}` took its default). */
+  readonly env: Record<string, string | null>;
   readonly project: Omit<Project, 'steps'> & { readonly steps: Step[] };
 }
 
@@ -92,19 +93,16 @@ export class AnalysisCache {
     if (stored?.v !== FORMAT || stored.key !== this.#key || !Array.isArray(stored.project?.steps)) {
       return undefined;
     }
-    for (const [name, value] of Object.entries(stored.env ?? {})) if (env[name] !== value) return undefined;
+    for (const [name, value] of Object.entries(stored.env ?? {}))
+      if ((env[name] ?? null) !== value) return undefined;
     const { steps, ...rest } = stored.project;
     return { ...rest, steps: new Map(steps.map((s) => [s.id, s])) };
   }
 
   /** Stores a successful analysis; a cache that cannot be written is no error. */
   async write(project: Project, variables: Iterable<string>, env: Env): Promise<void> {
-    const values: Record<string, string> = {};
-    for (const name of variables) {
-      const value = env[name];
-      if (value === undefined) return;
-      values[name] = value;
-    }
+    const values: Record<string, string | null> = {};
+    for (const name of variables) values[name] = env[name] ?? null;
     const stored: Stored = {
       v: FORMAT,
       key: this.#key,

@@ -1,13 +1,28 @@
 /**
  * `${VAR}` expansion in kiwibox.yaml string values, from the environment. `$${` is a literal `${`.
- * An unset variable is an error at its exact place in the file.
+ * An unset variable is an error at its exact place in the file. As in docker compose and the shell:
+ * `${VAR:-default}` (`${VAR-default}`: only when unset) and `${VAR:?message}` (`${VAR?message}`),
+ * an error carrying the message when VAR is unset or empty (only unset).
  */
 import { type Document, isScalar, visit } from 'yaml';
 import type { Failure } from '../core/result.js';
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: the hint shows the syntax literally.
-const SYNTAX_HINT = ': write ${NAME}';
-const VARIABLE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{([^}]*)\}?/g;
+const SYNTAX_HINT = ': write ${NAME}, ${NAME:-default} or ${NAME:?message}';
+const VARIABLE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$\{([^}]*)\}?/g;
+
+/** What `${name<op>word}` stands for; `error` when the variable is required and missing. */
+function substitute(
+  value: string | undefined,
+  op: string | undefined,
+  word: string,
+): { value: string } | { error: string } {
+  const missing = value === undefined || (op?.startsWith(':') === true && value === '');
+  if (!missing) return { value: value as string };
+  if (op?.endsWith('-')) return { value: word };
+  const why = value === undefined ? 'is not set' : 'is empty';
+  return { error: op?.endsWith('?') && word ? `${why}: ${word}` : why };
+}
 
 /** Expands variables in every string scalar of `doc`, in place. Returns failures for unset or malformed ones. */
 export function expandEnv(options: {
@@ -26,7 +41,7 @@ export function expandEnv(options: {
       const value = node.value;
       const start = node.range?.[0] ?? 0;
       const raw = text.slice(start, node.range?.[1] ?? start);
-      node.value = value.replace(VARIABLE, (match: string, name?: string, bad?: string) => {
+      const expand = (match: string, name?: string, op?: string, word?: string, bad?: string) => {
         if (match === '$${') return '${';
         // Point at the variable inside the scalar's source text when it appears there verbatim.
         const at = raw.indexOf(match);
@@ -40,17 +55,18 @@ export function expandEnv(options: {
           return match;
         }
         options.variables?.add(name);
-        const replacement = env[name];
-        if (replacement === undefined) {
+        const result = substitute(env[name], op, word ?? '');
+        if ('error' in result) {
           failures.push({
             reason: 'unset-variable',
-            message: `environment variable ${name} is not set`,
+            message: `environment variable ${name} ${result.error}`,
             location,
           });
           return match;
         }
-        return replacement;
-      });
+        return result.value;
+      };
+      node.value = value.replace(VARIABLE, expand);
     },
   });
   return failures;

@@ -199,14 +199,34 @@ function draft(ctx: Context, section: Section, id: string, raw: Raw): Step {
   }
 }
 
+/** `raw` without its `x-` extension keys (ignored, and kept out of fingerprints), at every level. */
+export function withoutExtensions(raw: Raw): Raw {
+  const kept: Raw = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (key.startsWith('x-')) continue;
+    const plain = value !== null && typeof value === 'object' && !Array.isArray(value);
+    // `env` and `registries` map names (a variable, a registry host): an x- name there is no extension.
+    if (plain && (key === 'env' || key === 'registries')) {
+      kept[key] = Object.fromEntries(
+        Object.entries(value as Record<string, unknown>).map(([name, v]) => [
+          name,
+          v !== null && typeof v === 'object' && !Array.isArray(v) ? withoutExtensions(v as Raw) : v,
+        ]),
+      );
+    } else kept[key] = plain ? withoutExtensions(value as Raw) : value;
+  }
+  return kept;
+}
+
 /** All steps of the file in declaration order (duplicates across sections included, for reporting). */
 export function draftSteps(options: { doc: Document; file: string; dir: string; value: Raw }): StepDraft[] {
   const ctx: Context = { doc: options.doc, file: options.file, dir: options.dir };
   const drafts: StepDraft[] = [];
   for (const section of Object.keys(SECTIONS) as Section[]) {
     const entries = (options.value[section] ?? {}) as Record<string, Raw | null>;
-    for (const [id, raw] of Object.entries(entries)) {
-      drafts.push({ section, raw: raw ?? {}, step: draft(ctx, section, id, raw ?? {}) });
+    for (const [id, given] of Object.entries(entries)) {
+      const raw = withoutExtensions(given ?? {});
+      drafts.push({ section, raw, step: draft(ctx, section, id, raw) });
     }
   }
   return drafts;
@@ -214,7 +234,7 @@ export function draftSteps(options: { doc: Document; file: string; dir: string; 
 
 /** `podman:` settings, with registries used by stash pushes defaulting to TLS on. */
 export function podmanSettings(options: { value: Raw; dir: string }): PodmanSettings {
-  const raw = (options.value.podman ?? {}) as Raw;
+  const raw = withoutExtensions((options.value.podman ?? {}) as Raw);
   const path = (key: string) =>
     typeof raw[key] === 'string' ? resolve(options.dir, raw[key] as string) : undefined;
   const registries: Record<string, { tlsVerify: boolean }> = {};

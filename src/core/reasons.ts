@@ -12,7 +12,8 @@ export const REASONS = {
     'wrong-type': 'a value of the wrong type (a string where a list is needed, …)',
     'invalid-value':
       'a value outside what the key allows (not one of the choices, not a valid name, an empty file, …)',
-    'unset-variable': 'a variable reference ($NAME in braces) whose variable is not set and has no default',
+    'unset-variable':
+      'a variable reference ($NAME in braces) whose variable is not set and has no default, or one with :? whose variable is unset or empty',
     'bad-variable': 'a malformed variable reference ($ and braces)',
     'duplicate-id': 'two steps with the same name',
     'unknown-step': 'a name that is not a step of this file',
@@ -27,6 +28,8 @@ export const REASONS = {
     'stash-name-missing': 'a stash whose image name is neither given nor found in its root',
     'bad-registry': 'a malformed registry setting',
     'missing-option': 'a required option of a compatibility command is missing',
+    'conflicting-option':
+      'a compatibility command given the same setting twice (e.g. --type before and after it)',
   },
   kiwi: {
     'missing-description':

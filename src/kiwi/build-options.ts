@@ -12,10 +12,21 @@ interface OptionSpec {
   readonly check?: (value: string) => string | undefined;
 }
 
-const repoSpec = (value: string) =>
+const REPO_PARTS =
+  'type,alias,priority,imageinclude,package_gpgcheck,{signing_keys},components,distribution,repo_gpgcheck';
+
+/** `--add-repo` makes a new repository: it needs its type. */
+const addRepoSpec = (value: string) =>
   value.split(',').length < 2 || value.split(',')[0] === ''
-    ? 'expects source,type[,alias,priority,imageinclude,package_gpgcheck,{signing_keys},components,distribution,repo_gpgcheck]'
+    ? `expects source,type[,${REPO_PARTS.slice('type,'.length)}]`
     : undefined;
+
+/**
+ * `--set-repo` overwrites the description's first repository: every part after the source is
+ * optional, an omitted one keeps the description's value (kiwi's XMLState.set_repository).
+ */
+const setRepoSpec = (value: string) =>
+  value.split(',')[0] === '' ? `expects source[,${REPO_PARTS}]` : undefined;
 
 /** kiwi-ng 9.24 `system build` options (see `kiwi-ng system build --help`) and global options. */
 const OPTIONS: Readonly<Record<string, OptionSpec>> = {
@@ -23,9 +34,9 @@ const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   '--clear-cache': { value: false },
   '--ignore-repos': { value: false },
   '--ignore-repos-used-for-build': { value: false },
-  '--set-repo': { value: true, check: repoSpec },
+  '--set-repo': { value: true, check: setRepoSpec },
   '--set-repo-credentials': { value: true },
-  '--add-repo': { value: true, check: repoSpec },
+  '--add-repo': { value: true, check: addRepoSpec },
   '--add-repo-credentials': { value: true },
   '--add-package': { value: true },
   '--add-bootstrap-package': { value: true },

@@ -58,6 +58,8 @@ interface RunState {
   readonly order: ReadonlySet<string>;
   readonly started: Set<string>;
   readonly done: Set<string>;
+  /** Files the watcher reported while the run went on (their change is counted already). */
+  readonly seen: Set<string>;
 }
 
 interface Analysed extends LoadedProject {
@@ -158,6 +160,7 @@ export class Watch {
   }
 
   #changed(path: string): void {
+    this.#run?.seen.add(path);
     this.#pending.add(path);
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.#flush(), this.#o.debounceMs);
@@ -232,6 +235,8 @@ export class Watch {
         const key = relative(project.dir, file);
         const st = statSync(file, { throwIfNoEntry: false });
         const was = record.inputStats[key];
+        // A change seen during the run counts once: a user's save during a run is no loop.
+        if (run.seen.has(file)) continue;
         if (st && (!was || was[3] !== st.mtimeMs || was[2] !== st.size)) this.#changed(file);
       }
     }
@@ -252,6 +257,7 @@ export class Watch {
       order: new Set(order),
       started: new Set(),
       done: new Set(),
+      seen: new Set(),
     };
     const onAbort = () => run.abort.abort();
     this.#o.signal.addEventListener('abort', onAbort, { once: true });

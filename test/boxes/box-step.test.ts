@@ -1,13 +1,12 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { boxFromData } from '../../src/boxes/box.js';
-import { registerBoxCommands } from '../../src/cli/commands/box.js';
 import type { ExecutorContext } from '../../src/core/executor.js';
 import type { BoxStep, Project } from '../../src/core/model.js';
 import { boxStepExecutor } from '../../src/executors/box-step.js';
+import { TempProject } from '../support/project.js';
 import { DISK, PACKAGES, publish, publishBox, REPO, TARBALL } from './fixture-box.js';
 import { type FixtureServer, startFixtureServer } from './fixture-server.js';
 
@@ -158,16 +157,13 @@ describe('box step executor', () => {
 });
 
 describe('kiwibox box commands', () => {
+  // Through bin/kiwibox.js, as users run it: the exit code is the process's own.
   async function cli(args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const program = new Command().exitOverride();
-    registerBoxCommands(program, { print: (l) => out.push(l), error: (l) => err.push(l) });
-    process.exitCode = undefined;
-    await program.parseAsync(['node', 'kiwibox', ...args]);
-    const code = Number(process.exitCode ?? 0);
-    process.exitCode = undefined;
-    return { code, out, err };
+    const cwd = new TempProject();
+    const result = await cwd.kiwibox(args, { KIWIBOX_BOX_STORE: join(dir, 'store') });
+    cwd.remove();
+    const lines = (text: string) => (text ? text.split('\n') : []);
+    return { code: result.exitCode ?? -1, out: lines(result.stdout), err: lines(result.stderr) };
   }
 
   it('fetches, lists, verifies and removes a box', async () => {
@@ -201,7 +197,11 @@ describe('kiwibox box commands', () => {
     expect(broken.err[0]).toMatch(/^error\[checksum-mismatch\]/);
 
     expect((await cli(['box', '--registry', registry, 'fetch', 'nosuch'])).code).toBe(2);
-    expect((await cli(['box', 'rm', '../etc'])).code).toBe(2);
+    const badName = await cli(['box', 'rm', '../etc']);
+    expect(badName.err).toEqual(["error[bad-box-name]: '../etc' is not a box name"]);
+    expect(badName.code).toBe(2);
+    expect((await cli(['box', 'rm', 'nosuchbox'])).code).toBe(1);
+    expect((await cli(['box', 'verify', 'nosuchbox'])).code).toBe(2);
     expect((await cli(['box', 'rm', 'testbox'])).code).toBe(0);
     expect((await cli(['box', 'rm', 'testbox'])).code).toBe(1);
 

@@ -183,6 +183,112 @@ describe('diagnostics', () => {
     `);
   });
 
+  it('expands ${NAME:-default} and ${NAME-default} as compose and the shell do', async () => {
+    const text = [
+      'version: 1',
+      'tasks:',
+      '  a:',
+      '    run: ["echo", "${KB_UNSET:-fallback}", "${KB_EMPTY:-empty-default}", "${KB_EMPTY-kept}", "${KB_SET:-x}/y"]',
+    ].join('\n');
+    project.write({ 'defaults.yaml': text });
+    const loaded = await loadProject({
+      file: project.path('defaults.yaml'),
+      env: { KB_EMPTY: '', KB_SET: 'set' },
+    });
+    expect(loaded.ok && loaded.value.project.steps.get('a')).toMatchObject({
+      run: ['echo', 'fallback', 'empty-default', '', 'set/y'],
+    });
+  });
+
+  it('reports ${NAME:?message} with its message where it is used, when unset or empty', async () => {
+    const text = [
+      'version: 1',
+      'tasks:',
+      '  a:',
+      '    run: ["echo", "${KB_MIRROR:?set KB_MIRROR to your Debian mirror}", "${KB_EMPTY?unused}", "${KB_EMPTY:?}"]',
+    ].join('\n');
+    expect(await diagnose(text, { KB_EMPTY: '' })).toMatchInlineSnapshot(`
+      "kiwibox.yaml:4:20: error[unset-variable]: environment variable KB_MIRROR is not set: set KB_MIRROR to your Debian mirror
+          4 |     run: ["echo", "\${KB_MIRROR:?set KB_MIRROR to your Debian mirror}", "\${KB_EMPTY?unused}", "\${KB_EMPTY:?}"]
+            |                    ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+      kiwibox.yaml:4:95: error[unset-variable]: environment variable KB_EMPTY is empty
+          4 |     run: ["echo", "\${KB_MIRROR:?set KB_MIRROR to your Debian mirror}", "\${KB_EMPTY?unused}", "\${KB_EMPTY:?}"]
+            |                                                                                               ^^^^^^^^^^^^^"
+    `);
+  });
+
+  it('ignores x- keys wherever an object takes keys, and keeps them out of the steps', async () => {
+    const plain = [
+      'version: 1',
+      'podman:',
+      '  registries:',
+      '    x-reg.localhost:5000: {tls-verify: false}',
+      'boxes:',
+      '  vm: {snapshot: false}',
+      'builds:',
+      '  b: {description: desc, target-dir: out, box: vm}',
+      'stashes:',
+      '  s: {root: b, push: {registry: "x-reg.localhost:5000"}}',
+      'tasks:',
+      '  t: {run: [echo], env: {x-var: kept}}',
+    ];
+    const extended = [
+      'version: 1',
+      'x-top: 1',
+      'podman:',
+      '  x-note: podman settings',
+      '  registries:',
+      '    x-reg.localhost:5000: {tls-verify: false, x-why: local}',
+      'boxes:',
+      '  vm: {snapshot: false, x-owner: me}',
+      'builds:',
+      '  b: {description: desc, target-dir: out, box: vm, x-anchor: &a [1, 2]}',
+      'stashes:',
+      '  s: {root: b, push: {registry: "x-reg.localhost:5000", x-mirror: no}, x-a: *a}',
+      'tasks:',
+      '  t: {run: [echo], env: {x-var: kept}, x-doc: {any: thing}}',
+    ];
+    project.write({
+      'plain.yaml': plain.join('\n'),
+      'extended.yaml': extended.join('\n'),
+      'desc/config.xml': MINIMAL_KIWI,
+    });
+    const load = async (name: string) => {
+      const loaded = await loadProject({ file: project.path(name), env: {} });
+      if (!loaded.ok) throw new Error(loaded.error.map((f) => f.message).join('\n'));
+      const { steps, podman } = loaded.value.project;
+      return { podman, steps: [...steps.values()].map(({ location, fields, ...step }) => step) };
+    };
+    expect(await load('extended.yaml')).toEqual(await load('plain.yaml'));
+    expect(await diagnose('version: 1\ntasks:\n  t: {run: [echo], xdoc: 1}\n')).toMatchInlineSnapshot(`
+      "kiwibox.yaml:3:20: error[unknown-key]: unknown key 'xdoc' in tasks.t
+          3 |   t: {run: [echo], xdoc: 1}
+            |                    ^^^^"
+    `);
+  });
+
+  it('locates problems of the first step in that step after a duplicate id', async () => {
+    const text = [
+      'version: 1',
+      'builds:',
+      '  x:',
+      '    description: nothere',
+      '    target-dir: out',
+      'tasks:',
+      '  x:',
+      '    run: [echo, hi]',
+    ].join('\n');
+    expect(await diagnose(text)).toMatchInlineSnapshot(`
+      "kiwibox.yaml:7:3: error[duplicate-id]: step id 'x' is already used by a build; ids are unique across all sections
+          7 |   x:
+            |   ^
+        kiwibox.yaml:3:3: note: first declared here
+      kiwibox.yaml:4:18: error[missing-description]: description directory nothere does not exist
+          4 |     description: nothere
+            |                  ^^^^^^^"
+    `);
+  });
+
   it('checks kiwi-args against kiwi-ng system build', async () => {
     const text = [
       'version: 1',
@@ -190,21 +296,29 @@ describe('diagnostics', () => {
       '  b:',
       '    description: desc',
       '    target-dir: out',
-      '    kiwi-args: [--add-package, vim, --frobnicate, --set-repo, nocomma, --target-dir=x, --add-container-label=nolabel, --clear-cache]',
+      '    kiwi-args: [--add-package, vim, --frobnicate, --add-repo, nocomma, --target-dir=x, --add-container-label=nolabel, --clear-cache]',
+      '  c:',
+      '    description: desc',
+      '    target-dir: out2',
+      // kiwi-ng keeps the description's repository type when --set-repo gives none (the upstream page's form).
+      '    kiwi-args: [--set-repo, obs://openSUSE:Leap:15.3/standard, --set-repo, ",rpm-md"]',
     ].join('\n');
     expect(await diagnose(text)).toMatchInlineSnapshot(`
       "kiwibox.yaml:6:37: error[unknown-kiwi-option]: '--frobnicate' is not a kiwi-ng system build option
-          6 |     kiwi-args: [--add-package, vim, --frobnicate, --set-repo, nocomma, --target-dir=x, --add-container-label=nolabel, --clear-cache]
+          6 |     kiwi-args: [--add-package, vim, --frobnicate, --add-repo, nocomma, --target-dir=x, --add-container-label=nolabel, --clear-cache]
             |                                     ^^^^^^^^^^^^
-      kiwibox.yaml:6:63: error[malformed-kiwi-option]: --set-repo=nocomma: expects source,type[,alias,priority,imageinclude,package_gpgcheck,{signing_keys},components,distribution,repo_gpgcheck]
-          6 |     kiwi-args: [--add-package, vim, --frobnicate, --set-repo, nocomma, --target-dir=x, --add-container-label=nolabel, --clear-cache]
+      kiwibox.yaml:6:63: error[malformed-kiwi-option]: --add-repo=nocomma: expects source,type[,alias,priority,imageinclude,package_gpgcheck,{signing_keys},components,distribution,repo_gpgcheck]
+          6 |     kiwi-args: [--add-package, vim, --frobnicate, --add-repo, nocomma, --target-dir=x, --add-container-label=nolabel, --clear-cache]
             |                                                               ^^^^^^^
       kiwibox.yaml:6:72: error[kiwibox-owned-option]: --target-dir is set by kiwibox: use the build's 'target-dir' key
-          6 |     kiwi-args: [--add-package, vim, --frobnicate, --set-repo, nocomma, --target-dir=x, --add-container-label=nolabel, --clear-cache]
+          6 |     kiwi-args: [--add-package, vim, --frobnicate, --add-repo, nocomma, --target-dir=x, --add-container-label=nolabel, --clear-cache]
             |                                                                        ^^^^^^^^^^^^^^
       kiwibox.yaml:6:88: error[malformed-kiwi-option]: --add-container-label=nolabel: expects name=value
-          6 |     kiwi-args: [--add-package, vim, --frobnicate, --set-repo, nocomma, --target-dir=x, --add-container-label=nolabel, --clear-cache]
-            |                                                                                        ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^"
+          6 |     kiwi-args: [--add-package, vim, --frobnicate, --add-repo, nocomma, --target-dir=x, --add-container-label=nolabel, --clear-cache]
+            |                                                                                        ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+      kiwibox.yaml:10:76: error[malformed-kiwi-option]: --set-repo=,rpm-md: expects source[,type,alias,priority,imageinclude,package_gpgcheck,{signing_keys},components,distribution,repo_gpgcheck]
+          10 |     kiwi-args: [--set-repo, obs://openSUSE:Leap:15.3/standard, --set-repo, ",rpm-md"]
+             |                                                                            ^^^^^^^^^"
     `);
   });
 

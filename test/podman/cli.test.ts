@@ -1,50 +1,34 @@
 /**
- * The compatibility command lines, parsed by commander and run through a one-step runner that calls
- * the executors directly (the stand-in for the pipeline runner the CLI gets in production).
+ * The compatibility command lines (`stash`, `stash list`, `stackbuild`), run as users run them:
+ * bin/kiwibox.js, the pipeline runner, fingerprints and the ndjson reporter. kiwi-ng's global
+ * options go before the command, as on the upstream plugins page.
  */
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Command } from 'commander';
+import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
-import { registerStackbuildCommand } from '../../src/cli/commands/stackbuild.js';
-import { registerStashCommands } from '../../src/cli/commands/stash.js';
-import type { Project } from '../../src/core/model.js';
-import { stackExecutor } from '../../src/executors/podman/stack.js';
-import { stashExecutor } from '../../src/executors/podman/stash.js';
-import { contextFor, kiwiBusyboxRoot, withPodmanFixture } from './fixtures.js';
+import { BIN, events } from '../support/project.js';
+import { kiwiBusyboxRoot, withPodmanFixture } from './fixtures.js';
 
 const fx = withPodmanFixture({ prefix: 'kiwibox-cli-test-', storeTrustsRegistry: false });
-const ran: Project[] = [];
-const failures: string[] = [];
-
-/** Runs the single step of a compat project with its executor; 0 on success, 1 on failure. */
-async function runOneStep(project: Project): Promise<number> {
-  ran.push(project);
-  const [step] = [...project.steps.values()];
-  const ctx = await contextFor(project);
-  if (step?.kind === 'stash') return (await stashExecutor.run(step, ctx)).ok ? 0 : 1;
-  if (step?.kind === 'stack') {
-    const result = await stackExecutor.run(step, ctx);
-    if (!result.ok) failures.push(JSON.stringify(result.error));
-    return result.ok ? 0 : 1;
-  }
-  return 1;
-}
 
 async function kiwibox(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const program = new Command('kiwibox').exitOverride();
-  let code = 0;
-  const io = { print: (l: string) => out.push(l), error: (l: string) => err.push(l) };
-  const setExit = (c: number) => {
-    code = c;
-  };
-  registerStashCommands(program, io, runOneStep, setExit);
-  registerStackbuildCommand(program, io, runOneStep, setExit);
-  await program.parseAsync(args, { from: 'user' });
-  return { code, out, err };
+  const result = await execa(process.execPath, [BIN, '--reporter', 'ndjson', ...args], {
+    cwd: fx.work,
+    reject: false,
+    env: { NO_COLOR: '1', CI: 'true' },
+    stdin: 'ignore',
+  });
+  const lines = (text: string) => (text ? text.split('\n') : []);
+  return { code: result.exitCode ?? -1, out: lines(result.stdout), err: lines(result.stderr) };
 }
+
+/** The failures of the step-failed events in `out`. */
+const failuresOf = (out: string[]) =>
+  events(out.join('\n'))
+    .filter((e) => e.type === 'step-failed')
+    .map((e) => JSON.stringify(e.failures));
 
 const storeArgs = () => [
   '--podman-root',
@@ -58,8 +42,11 @@ const storeArgs = () => [
 describe('compatibility commands', () => {
   test('stash --root (name from /image/config.xml), stash list, stash --list, stackbuild', async () => {
     const root = await kiwiBusyboxRoot(join(fx.work, 'root'), 'compat-base');
-    const stashed = await kiwibox('stash', '--root', root, '--tag', 'v1', ...storeArgs());
-    expect(stashed).toMatchObject({ code: 0, err: [] });
+    // kiwi-ng's globals before the command are taken (and, as upstream, not used by stash).
+    const stashed = await kiwibox('--debug', 'stash', '--root', root, '--tag', 'v1', ...storeArgs());
+    expect(stashed.err).toEqual(['note: --debug is not used by stash (as with kiwi-ng)']);
+    expect(stashed.code).toBe(0);
+    expect(events(stashed.out.join('\n')).map((e) => e.type)).toContain('step-succeeded');
     expect(await fx.store.podman(['image', 'exists', 'localhost/compat-base:v1'])).toBe('');
 
     const second = await kiwibox('stash', '--root', root, '--container-name', 'other', ...storeArgs());
@@ -87,6 +74,8 @@ describe('compatibility commands', () => {
     ]);
     const target = join(fx.work, 'target');
     const built = await kiwibox(
+      '--config',
+      fx.fastConfig,
       'stackbuild',
       '--stash',
       'compat-base:v1',
@@ -97,20 +86,18 @@ describe('compatibility commands', () => {
       '--target-dir',
       target,
       ...storeArgs(),
-      '--',
-      '--config',
-      fx.fastConfig,
     );
     expect(built.code).toBe(1); // compat-base:v1 was never pushed
-    expect(failures.at(-1)).toMatch(/podman-pull-failed.*manifest unknown/);
-    const stack = [...(ran.at(-1)?.steps.values() ?? [])][0];
-    expect(stack).toMatchObject({
-      kind: 'stack',
-      images: [{ ref: `${fx.registry.host}/compat-base:v1` }, { ref: `${fx.registry.host}/other:latest` }],
-      kiwiArgs: ['--config', fx.fastConfig],
-    });
+    const pulled = failuresOf(built.out).at(-1);
+    // The pipeline resolves remote images while fingerprinting, before anything is pulled.
+    expect(pulled).toMatch(/"reason":"image-unresolvable"/);
+    expect(pulled).toContain(`${fx.registry.host}/compat-base:v1`);
 
     const local = await kiwibox(
+      '--config',
+      fx.fastConfig,
+      '--logfile',
+      'kiwi.log',
       'stackbuild',
       '--stash',
       'compat-base:v1',
@@ -119,16 +106,34 @@ describe('compatibility commands', () => {
       '--target-dir',
       target,
       ...storeArgs(),
-      '--',
-      '--config',
-      fx.fastConfig,
     );
+    expect(failuresOf(local.out)).toEqual([]);
     expect(local.code).toBe(0);
     expect((await stat(join(target, 'kiwi.result.json'))).isFile()).toBe(true);
+    // --logfile: the step's log, copied there after the run.
+    expect(existsSync(join(fx.work, 'kiwi.log'))).toBe(true);
+    // The same command again: fresh, through the fingerprints.
+    const again = await kiwibox(
+      '--config',
+      fx.fastConfig,
+      'stackbuild',
+      '--stash',
+      'compat-base:v1',
+      '--stash',
+      'other',
+      '--target-dir',
+      target,
+      ...storeArgs(),
+    );
+    expect(again.code).toBe(0);
+    expect(
+      events(again.out.join('\n'))
+        .filter((e) => e.type === 'step-fresh')
+        .map((e) => e.step),
+    ).toEqual(['stackbuild']);
   });
 
   test('upper-case names are refused before anything runs', async () => {
-    const before = ran.length;
     const result = await kiwibox(
       'stackbuild',
       '--stash',
@@ -139,6 +144,6 @@ describe('compatibility commands', () => {
     );
     expect(result.code).toBe(2);
     expect(result.err.join('\n')).toMatch(/invalid-image-name/);
-    expect(ran.length).toBe(before);
+    expect(result.out).toEqual([]);
   });
 });

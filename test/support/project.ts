@@ -51,12 +51,18 @@ export class TempProject {
    * Runs the built CLI in the project dir; never throws on a non-zero exit. `user` runs it as that
    * uid (and gid), without root's supplementary groups.
    */
-  async kiwibox(args: string[], env: Record<string, string> = {}, user?: number) {
+  async kiwibox(
+    args: string[],
+    env: Record<string, string> = {},
+    user?: number,
+    options: { stripFinalNewline?: boolean } = {},
+  ) {
     return execa(process.execPath, [BIN, ...args], {
       cwd: this.dir,
       reject: false,
       env: { NO_COLOR: '1', CI: 'true', ...env },
       stdin: 'ignore',
+      stripFinalNewline: options.stripFinalNewline ?? true,
       ...(user === undefined ? {} : { uid: user, gid: user }),
     });
   }

@@ -57,9 +57,13 @@ describe('kiwibox watch', () => {
     expect(w.events.slice(ready, after).find((e) => e.type === 'watch-change')).toMatchObject({
       files: [p.path('leaf.txt')],
     });
-    // Nothing else happens: the step's own output write did not trigger a run.
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(w.events.slice(after).filter((e) => e.type === 'step-started')).toEqual([]);
+    // Nothing else happens: had the step's own output write triggered a run, its change would come
+    // before the one of this later edit (file events keep their order).
+    writeFileSync(p.path('gen.txt'), 'g2\n');
+    const next = await w.idle(after);
+    const changes = w.events.slice(after, next).filter((e) => e.type === 'watch-change');
+    expect(changes.map((e) => e.files)).toEqual([[p.path('gen.txt')]]);
+    expect(w.steps('step-started', after, next)).toEqual(['gen', 'use']);
   });
 
   it('sees edits by polling with --poll (for shares that send no file events)', async () => {
@@ -94,6 +98,7 @@ describe('kiwibox watch', () => {
     const broken = await w.waitFor((e) => e.type === 'diagnostics', ready);
     expect(JSON.stringify(w.events[broken - 1])).toContain('unknown-step');
     // Two saves within one kernel timestamp tick look like one to the file watcher; people are slower.
+    // (Setting the second save's mtime instead did not make chokidar report it reliably.)
     await new Promise((r) => setTimeout(r, 100));
     writeFileSync(
       p.path('kiwibox.yaml'),
@@ -136,9 +141,50 @@ describe('kiwibox watch', () => {
     );
     const loop = await w.waitFor((e) => e.type === 'watch-loop', ready);
     expect(w.events[loop - 1]).toMatchObject({ step: 'feeder' });
-    await new Promise((r) => setTimeout(r, 3000));
-    const runs = w.steps('step-started', ready).filter((s) => s === 'feeder').length;
-    expect(runs).toBeGreaterThanOrEqual(1);
+    const runs = w.steps('step-started', ready, loop).filter((s) => s === 'feeder').length;
     expect(runs).toBeLessThanOrEqual(3);
+    // After the report the feeder rests: the next thing that runs is what a later edit affects.
+    const idle = await w.idle(loop);
+    writeFileSync(p.path('leaf.txt'), 'l2\n');
+    const next = await w.waitFor((e) => e.type === 'step-succeeded' && e.step === 'leaf', idle);
+    expect(w.steps('step-started', loop, next)).toEqual(['leaf']);
+    await w.idle(next);
+  });
+
+  it('--debounce gathers the changes of one moment into one run', async () => {
+    const { p, w, ready } = await start({}, ['--debounce', '1000']);
+    writeFileSync(p.path('leaf.txt'), 'l2\n');
+    writeFileSync(p.path('gen.txt'), 'g2\n');
+    const after = await w.idle(ready);
+    const changes = w.events.slice(ready, after).filter((e) => e.type === 'watch-change');
+    expect(changes.map((e) => e.files)).toEqual([[p.path('gen.txt'), p.path('leaf.txt')]]);
+    expect(w.steps('step-started', ready, after).sort()).toEqual(['gen', 'leaf', 'use']);
+  });
+
+  it('--on-change finish lets a running step finish, then runs it again', async () => {
+    const { p, w, ready } = await start({ 'slow.txt': '1\n' }, ['--on-change', 'finish']);
+    // The step runs until the test creates `go` (not an input): no timing involved.
+    writeFileSync(
+      p.path('kiwibox.yaml'),
+      `${PIPELINE}\n  slow:\n    run: "while [ ! -e go ]; do sleep 0.05; done; cp slow.txt out/slow.txt"\n    inputs: [slow.txt]\n    outputs: [out/slow.txt]\n`,
+    );
+    const started = await w.waitFor((e) => e.type === 'step-started' && e.step === 'slow', ready);
+    writeFileSync(p.path('slow.txt'), '2\n');
+    const seen = await w.waitFor((e) => e.type === 'watch-change', started);
+    expect(w.events[seen - 1]).toMatchObject({ files: [p.path('slow.txt')] });
+    writeFileSync(p.path('go'), '');
+    const first = await w.waitFor((e) => e.type === 'step-succeeded' && e.step === 'slow', started);
+    const again = await w.waitFor((e) => e.type === 'step-succeeded' && e.step === 'slow', first);
+    const slow = w.events
+      .slice(started - 1, again)
+      .filter((e) => e.step === 'slow' && e.type !== 'step-output' && e.type !== 'step-queued');
+    expect(slow.map((e) => e.type)).toEqual([
+      'step-started',
+      'step-succeeded',
+      'step-started',
+      'step-succeeded',
+    ]);
+    expect(readFileSync(p.path('out/slow.txt'), 'utf8')).toBe('2\n');
+    await w.idle(again);
   });
 });

@@ -17,6 +17,8 @@ import {
 } from '../../boxes/store.js';
 import type { Failure } from '../../core/result.js';
 import { progressLines } from '../../executors/box-step.js';
+import { onAction } from '../action.js';
+import { EXIT } from '../options.js';
 
 /** Where the box commands print (backed by the lead's reporters). */
 export interface BoxCommandIo {
@@ -32,9 +34,7 @@ interface BoxOptions {
   json?: boolean;
 }
 
-const OK = 0;
-const FAILED = 1;
-const BAD_INPUT = 2;
+const { ok: OK, failed: FAILED, badInput: BAD_INPUT, interrupted: INTERRUPTED } = EXIT;
 /** Failures that come from what the user typed or configured, not from the network or disk. */
 const INPUT_REASONS = new Set([
   'unknown-box',
@@ -97,11 +97,8 @@ async function list(io: BoxCommandIo, registry: Registry, json: boolean): Promis
   return OK;
 }
 
-/** Registers `box` and its subcommands on `program` (commander 14); sets `process.exitCode`. */
+/** Registers `box` and its subcommands on `program` (commander 14); each returns its exit code. */
 export function registerBoxCommands(program: Command, io: BoxCommandIo): void {
-  const setExit = (code: number) => {
-    process.exitCode = code;
-  };
   const box = program
     .command('box')
     .description('official boxes (kiwi_boxed_plugin.yml registry) and the local box store')
@@ -118,24 +115,25 @@ export function registerBoxCommands(program: Command, io: BoxCommandIo): void {
     return registry.ok ? findBox(registry.value, name, options.arch ?? hostBoxArch()) : registry;
   };
 
-  box
-    .command('list')
-    .description('boxes the registry offers, and what the store holds')
-    .option('--json', 'print JSON')
-    .action(async (_o: unknown, command: Command) => {
+  onAction(
+    box
+      .command('list')
+      .description('boxes the registry offers, and what the store holds')
+      .option('--json', 'print JSON'),
+    async (_o: unknown, command: Command): Promise<number> => {
       const options = opts(command);
       const registry = registryOf(options);
-      setExit(
-        registry.ok ? await list(io, registry.value, options.json ?? false) : report(io, registry.error),
-      );
-    });
+      return registry.ok ? list(io, registry.value, options.json ?? false) : report(io, registry.error);
+    },
+  );
 
-  box
-    .command('fetch <name>')
-    .description('download (or update) a box into the store; `host` prepares the host box')
-    .option('--base-url <url>', 'download base for obs:// sources; env KIWIBOX_BOX_BASE_URL')
-    .option('--no-update-check', 'only fetch files that are missing')
-    .action(async (name: string, _o: unknown, command: Command) => {
+  onAction(
+    box
+      .command('fetch <name>')
+      .description('download (or update) a box into the store; `host` prepares the host box')
+      .option('--base-url <url>', 'download base for obs:// sources; env KIWIBOX_BOX_BASE_URL')
+      .option('--no-update-check', 'only fetch files that are missing'),
+    async (name: string, _o: unknown, command: Command): Promise<number> => {
       const options = opts(command);
       const controller = new AbortController();
       const onSigint = () => controller.abort();
@@ -148,12 +146,12 @@ export function registerBoxCommands(program: Command, io: BoxCommandIo): void {
             signal: controller.signal,
             onLine: (l) => io.print(l),
           });
-          if (!host.ok) return setExit(report(io, host.error));
+          if (!host.ok) return controller.signal.aborted ? INTERRUPTED : report(io, host.error);
           io.print(`host box: ${host.value.kernel} + ${host.value.initrd} (${host.value.kernelPackage})`);
-          return setExit(OK);
+          return OK;
         }
         const found = entry(name, options);
-        if (!found.ok) return setExit(report(io, found.error));
+        if (!found.ok) return report(io, found.error);
         const fetched = await ensureOfficialBox({
           ...found.value,
           baseUrl: boxBaseUrl(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
@@ -163,60 +161,65 @@ export function registerBoxCommands(program: Command, io: BoxCommandIo): void {
           onLine: (l) => io.print(l),
           onProgress: progressLines((l) => io.print(l)),
         });
-        if (!fetched.ok) return setExit(report(io, fetched.error));
+        if (!fetched.ok) return controller.signal.aborted ? INTERRUPTED : report(io, fetched.error);
         io.print(`box ${name}: ${fetched.value.dir}`);
-        setExit(OK);
+        return OK;
       } finally {
         process.removeListener('SIGINT', onSigint);
       }
-    });
+    },
+  );
 
-  box
-    .command('verify <name>')
-    .description('re-hash every stored file of a box against its published sha256')
-    .action(async (name: string, _o: unknown, command: Command) => {
+  onAction(
+    box
+      .command('verify <name>')
+      .description('re-hash every stored file of a box against its published sha256'),
+    async (name: string, _o: unknown, command: Command): Promise<number> => {
       const options = opts(command);
       const found = entry(name, options);
-      if (!found.ok) return setExit(report(io, found.error));
+      if (!found.ok) return report(io, found.error);
       const verified = await verifyOfficialBox({ ...found.value, store: boxStoreDir() });
-      if (!verified.ok) return setExit(report(io, verified.error));
+      if (!verified.ok) return report(io, verified.error);
       for (const [file, sha] of Object.entries(verified.value)) io.print(`${sha}  ${file}  OK`);
-      setExit(OK);
-    });
+      return OK;
+    },
+  );
 
-  box
-    .command('rm <name>')
-    .description('remove a box from the store (all arches unless --arch is given); `host`: the host box')
-    .action(async (name: string, _o: unknown, command: Command) => {
+  onAction(
+    box
+      .command('rm <name>')
+      .description('remove a box from the store (all arches unless --arch is given); `host`: the host box'),
+    async (name: string, _o: unknown, command: Command): Promise<number> => {
       const options = opts(command);
       if (name === 'host') {
         const host = await removeHostStored({
           store: boxStoreDir(),
           ...(options.arch ? { arch: options.arch } : {}),
         });
-        if (!host.ok) return setExit(report(io, host.error));
+        if (!host.ok) return report(io, host.error);
         if (host.value.length === 0) {
           io.error(`error[box-not-fetched]: no host box in the store ${boxStoreDir()}`);
-          return setExit(FAILED);
+          return FAILED;
         }
         io.print(`removed host (${host.value.join(', ')})`);
-        return setExit(OK);
+        return OK;
       }
       if (!safeName(name)) {
         io.error(`error[bad-box-name]: '${name}' is not a box name`);
-        return setExit(BAD_INPUT);
+        return BAD_INPUT;
       }
       const removed = await removeStored({
         store: boxStoreDir(),
         name,
         ...(options.arch ? { arch: options.arch } : {}),
       });
-      if (!removed.ok) return setExit(report(io, removed.error));
+      if (!removed.ok) return report(io, removed.error);
       if (removed.value.length === 0) {
         io.error(`error[box-not-fetched]: no box '${name}' in the store ${boxStoreDir()}`);
-        return setExit(FAILED);
+        return FAILED;
       }
       io.print(`removed ${name} (${removed.value.join(', ')})`);
-      setExit(OK);
-    });
+      return OK;
+    },
+  );
 }

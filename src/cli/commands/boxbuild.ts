@@ -14,6 +14,8 @@ import { executorsFor } from '../../executors/index.js';
 import { createBoxedBuildExecutor } from '../../executors/qemu/boxed-build.js';
 import type { Output } from '../../reporters/output.js';
 import { stateDirOf } from '../../state/layout.js';
+import { onAction } from '../action.js';
+import { type KiwiGlobals, NO_KIWI_GLOBALS } from '../kiwi-globals.js';
 import { EXIT, type GlobalOptions } from '../options.js';
 
 export interface BoxbuildOptions {
@@ -36,7 +38,7 @@ const HOST_BOX = 'host';
 
 /** Splits what follows `--` into kiwibox's own keys and the remaining kiwi-ng build options. */
 function splitBuildArgs(args: readonly string[]) {
-  const taken: Record<string, string[]> = {
+  const taken: Record<'--description' | '--target-dir' | '--type' | '--profile', string[]> = {
     '--description': [],
     '--target-dir': [],
     '--type': [],
@@ -47,7 +49,7 @@ function splitBuildArgs(args: readonly string[]) {
     const arg = args[i] as string;
     const eq = arg.indexOf('=');
     const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const list = taken[name];
+    const list = (taken as Record<string, string[]>)[name];
     if (!list) {
       rest.push(arg);
       continue;
@@ -62,6 +64,8 @@ function splitBuildArgs(args: readonly string[]) {
 export function boxbuildProject(options: {
   readonly opts: BoxbuildOptions;
   readonly buildArgs: readonly string[];
+  /** kiwi-ng global options typed before the command. */
+  readonly kiwiGlobals?: KiwiGlobals;
   readonly cwd: string;
   readonly argv: readonly string[];
 }): { project: Project; failures: Failure[] } {
@@ -69,15 +73,35 @@ export function boxbuildProject(options: {
   const line = options.argv.join(' ');
   rememberSource(COMMAND_LINE, line);
   const at = (text: string | undefined): Location => {
-    const offset = text === undefined ? -1 : line.indexOf(text);
+    let offset = text === undefined ? -1 : line.indexOf(text);
+    // `--name=value` as typed `--name value`: point at the name.
+    if (offset < 0 && text?.startsWith('--') && text.includes('=')) {
+      text = text.slice(0, text.indexOf('='));
+      offset = line.indexOf(text);
+    }
     return {
       file: COMMAND_LINE,
       offset: Math.max(offset, 0),
       length: offset < 0 ? 0 : (text as string).length,
     };
   };
-  const { taken, rest } = splitBuildArgs(options.buildArgs);
+  const globals = options.kiwiGlobals ?? NO_KIWI_GLOBALS;
+  const split = splitBuildArgs(options.buildArgs);
   const failures: Failure[] = [];
+  if (globals.type !== undefined && split.taken['--type']?.length) {
+    failures.push({
+      reason: 'conflicting-option',
+      message: `--type ${globals.type} before boxbuild and --type ${split.taken['--type']?.[0]} after -- name the type twice: keep one`,
+      location: at(split.taken['--type']?.[0]),
+    });
+  }
+  // kiwi-ng's order: global options first, then the build's.
+  const taken = {
+    ...split.taken,
+    '--type': globals.type === undefined ? (split.taken['--type'] ?? []) : [globals.type],
+    '--profile': [...new Set([...globals.profiles, ...(split.taken['--profile'] ?? [])])],
+  };
+  const rest = [...globals.args, ...split.rest];
   for (const key of ['--description', '--target-dir'] as const) {
     if (taken[key]?.length !== 1) {
       failures.push({
@@ -151,9 +175,10 @@ export function registerBoxbuildCommand(options: {
   readonly program: Command;
   readonly out: Output;
   readonly global: (cmd: Command) => GlobalOptions;
-  readonly setExit: (code: number) => void;
+  /** kiwi-ng global options typed before `boxbuild`. */
+  readonly kiwiGlobals: KiwiGlobals;
 }): void {
-  options.program
+  const command = options.program
     .command('boxbuild')
     .description(
       'kiwi-ng system boxbuild, compatible: kiwibox boxbuild --box NAME -- --description D --target-dir T [build options]',
@@ -170,28 +195,31 @@ export function registerBoxbuildCommand(options: {
     .option('--no-update-check', 'do not check for box updates')
     .option('--box-debug', 'keep the guest running after the build (kiwi-no-halt)')
     .option('--timeout <seconds>', 'power the box off after this long')
-    .argument('[build-args...]', 'after --: --description D --target-dir T and kiwi-ng system build options')
-    .action(async (buildArgs: string[], opts: BoxbuildOptions, cmd: Command) => {
-      const global = options.global(cmd);
-      const { project, failures } = boxbuildProject({
-        opts,
-        buildArgs,
-        cwd: global.cwd,
-        argv: ['kiwibox', ...process.argv.slice(2)],
-      });
-      if (failures.length) {
-        options.out.failures(failures);
-        options.setExit(EXIT.badInput);
-        return;
-      }
-      const boxedBuild = createBoxedBuildExecutor({
-        project,
-        snapshot: opts.snapshot,
-        noHalt: opts.boxDebug,
-      });
-      const { runProject } = await import('./run.js');
-      options.setExit(
-        await runProject({ project, global, lookup: await executorsFor(project, { boxedBuild }) }),
-      );
+    .argument('[build-args...]', 'after --: --description D --target-dir T and kiwi-ng system build options');
+  onAction(command, async (buildArgs: string[], opts: BoxbuildOptions, cmd: Command) => {
+    const global = options.global(cmd);
+    const { project, failures } = boxbuildProject({
+      opts,
+      buildArgs,
+      kiwiGlobals: options.kiwiGlobals,
+      cwd: global.cwd,
+      argv: ['kiwibox', ...process.argv.slice(2)],
     });
+    if (failures.length) {
+      options.out.failures(failures);
+      return EXIT.badInput;
+    }
+    const boxedBuild = createBoxedBuildExecutor({
+      project,
+      snapshot: opts.snapshot,
+      noHalt: opts.boxDebug,
+    });
+    const { runProject } = await import('./run.js');
+    return runProject({
+      project,
+      global,
+      lookup: await executorsFor(project, { boxedBuild }),
+      ...(options.kiwiGlobals.logfile ? { logfile: resolve(global.cwd, options.kiwiGlobals.logfile) } : {}),
+    });
+  });
 }

@@ -20,7 +20,8 @@ export async function graphCommand(global: GlobalOptions, format: GraphFormat, o
   } else if (format === 'dot') {
     out.print('digraph kiwibox {');
     out.print('  rankdir=LR;');
-    for (const s of steps) out.print(`  ${quote(s.id)} [label=${quote(`${s.id}\\n(${s.kind})`)}];`);
+    // `\n` is DOT's line break inside a label; JSON quoting would double its backslash.
+    for (const s of steps) out.print(`  ${quote(s.id)} [label=${quote(s.id).slice(0, -1)}\\n(${s.kind})"];`);
     for (const s of steps) for (const d of s.deps) out.print(`  ${quote(d)} -> ${quote(s.id)};`);
     out.print('}');
   } else {

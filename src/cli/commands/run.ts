@@ -1,3 +1,5 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { ExecutorLookup } from '../../core/executor.js';
 import type { Project } from '../../core/model.js';
 import { executorsFor } from '../../executors/index.js';
@@ -5,6 +7,7 @@ import { buildGraph, topologicalOrder } from '../../graph/graph.js';
 import { createReporter, defaultReporter } from '../../reporters/create.js';
 import type { Output } from '../../reporters/output.js';
 import { runSteps } from '../../scheduler/run.js';
+import { stepLogFile } from '../../state/layout.js';
 import { EXIT, type GlobalOptions } from '../options.js';
 import { fingerprintServices, openSession } from '../session.js';
 import { interruptController } from '../signals.js';
@@ -16,6 +19,8 @@ export async function runProject(options: {
   readonly global: GlobalOptions;
   /** Executors to use instead of the standard set (compatibility switches). */
   readonly lookup?: ExecutorLookup;
+  /** kiwi-ng's `--logfile FILE` (compatibility commands): the step logs are copied there afterwards. */
+  readonly logfile?: string;
 }): Promise<number> {
   const { project, global } = options;
   const order = options.order ?? topologicalOrder(project, buildGraph(project.steps));
@@ -41,7 +46,19 @@ export async function runProject(options: {
   } finally {
     interrupt.dispose();
     reporter.close();
+    if (options.logfile) await copyLogs({ stateDir: project.stateDir, order, to: options.logfile });
   }
+}
+
+/** Concatenates the step logs of `order` (those that exist) into `to`. */
+async function copyLogs(options: { stateDir: string; order: readonly string[]; to: string }): Promise<void> {
+  const parts: Buffer[] = [];
+  for (const id of options.order) {
+    const log = await readFile(stepLogFile(options.stateDir, id)).catch(() => undefined);
+    if (log) parts.push(log);
+  }
+  await mkdir(dirname(options.to), { recursive: true });
+  await writeFile(options.to, Buffer.concat(parts));
 }
 
 export async function runCommand(global: GlobalOptions, targets: string[], out: Output): Promise<number> {

@@ -2,9 +2,11 @@
  * The seed's `kiwibox stackbuild --stash N[:T]… [--from-registry R] --target-dir T
  * [--description D] [-- kiwi args]`: a one-step project with a stack step, run by the pipeline.
  */
-import type { Command } from 'commander';
+import { resolve } from 'node:path';
 import { compatPodmanSettings, stackbuildProject } from '../../executors/podman/compat.js';
-import { addPodmanOptions, type CommandIo, type ExitSink, type ProjectRunner } from './stash.js';
+import { onAction } from '../action.js';
+import { NO_KIWI_GLOBALS } from '../kiwi-globals.js';
+import { addPodmanOptions, type CompatCommandsOptions } from './stash.js';
 
 interface StackbuildOptions {
   stash: string[];
@@ -24,13 +26,10 @@ interface StackbuildOptions {
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** Registers `stackbuild` on `program`. */
-export function registerStackbuildCommand(
-  program: Command,
-  io: CommandIo,
-  run: ProjectRunner,
-  setExit: ExitSink,
-): void {
-  addPodmanOptions(
+export function registerStackbuildCommand(options: CompatCommandsOptions): void {
+  const { program, io, run } = options;
+  const globals = options.kiwiGlobals ?? NO_KIWI_GLOBALS;
+  const command = addPodmanOptions(
     program
       .command('stackbuild')
       .description('stack stashes into TARGET/build/image-root and build (seed compatibility form)')
@@ -47,25 +46,31 @@ export function registerStackbuildCommand(
       .option('--profile <name>', 'kiwi-ng --profile (repeatable)', collect, [] as string[])
       .option('--keep-dirlinks', 'rsync -K: keep directory symlinks (usr-merged bases)')
       .argument('[kiwi-args...]', 'after --: options for the inner kiwi-ng system build/create'),
-  ).action(async (kiwiArgs: string[], options: StackbuildOptions) => {
+  );
+  onAction(command, async (kiwiArgs: string[], options: StackbuildOptions) => {
     const cwd = process.cwd();
+    if (globals.type !== undefined && options.type !== undefined) {
+      io.error(
+        `error[conflicting-option]: --type ${globals.type} before stackbuild and --type ${options.type} after it name the type twice: keep one`,
+      );
+      return 2;
+    }
     const project = stackbuildProject({
       stashes: options.stash,
       fromRegistry: options.fromRegistry,
       targetDir: options.targetDir,
       description: options.description,
-      type: options.type,
-      profiles: options.profile,
+      type: globals.type ?? options.type,
+      profiles: [...new Set([...globals.profiles, ...options.profile])],
       keepDirlinks: options.keepDirlinks,
-      kiwiArgs,
+      kiwiArgs: [...globals.args, ...kiwiArgs],
       cwd,
       podman: compatPodmanSettings(options, process.env, cwd),
     });
     if (!project.ok) {
       for (const failure of project.error) io.error(`error[${failure.reason}]: ${failure.message}`);
-      setExit(2);
-      return;
+      return 2;
     }
-    setExit(await run(project.value));
+    return run(project.value, globals.logfile ? { logfile: resolve(cwd, globals.logfile) } : {});
   });
 }

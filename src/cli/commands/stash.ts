@@ -1,7 +1,8 @@
 /**
  * `kiwibox stash list` and the seed's `kiwibox stash --root DIR [--container-name N] [--tag T]`,
- * `kiwibox stash --list`; also registers `kiwibox stackbuild` (stackbuild.ts).
+ * `kiwibox stash --list` (`stackbuild` is in stackbuild.ts).
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Project } from '../../core/model.js';
 import {
@@ -10,6 +11,8 @@ import {
   stashProject,
 } from '../../executors/podman/compat.js';
 import { listStashes, type StashListing } from '../../executors/podman/list.js';
+import { onAction } from '../action.js';
+import { type KiwiGlobals, NO_KIWI_GLOBALS } from '../kiwi-globals.js';
 
 /** Where the commands print. */
 export interface CommandIo {
@@ -17,10 +20,18 @@ export interface CommandIo {
   error(line: string): void;
 }
 
-/** Runs a one-step project through the normal pipeline (fingerprints, reporters); returns the exit code. */
-export type ProjectRunner = (project: Project) => Promise<number>;
+/**
+ * Runs a one-step project through the normal pipeline (fingerprints, reporters); returns the exit
+ * code. `logfile`: kiwi-ng's `--logfile`, where the step logs are copied afterwards.
+ */
+export type ProjectRunner = (project: Project, options?: { logfile?: string }) => Promise<number>;
 
 const BAD_INPUT = 2;
+
+/** The kiwi-ng globals `stash` does not use (as upstream, which parses and ignores them): said, not dropped. */
+export function noteUnusedGlobals(io: CommandIo, command: string, unused: readonly string[]): void {
+  for (const typed of unused) io.error(`note: ${typed} is not used by ${command} (as with kiwi-ng)`);
+}
 
 /** The store options the compatibility commands take (else KIWIBOX_PODMAN_* variables). */
 export function addPodmanOptions(command: Command): Command {
@@ -72,23 +83,23 @@ interface StashOptions extends CompatPodmanOptions {
   list?: boolean;
 }
 
-/** Receives a command's exit code (the CLI's `setExit`); default: `process.exitCode`. */
-export type ExitSink = (code: number) => void;
-
-const toProcess: ExitSink = (code) => {
-  process.exitCode = code;
-};
+/** What the compatibility commands are registered with. */
+export interface CompatCommandsOptions {
+  readonly program: Command;
+  readonly io: CommandIo;
+  readonly run: ProjectRunner;
+  /** kiwi-ng global options typed before the command. */
+  readonly kiwiGlobals?: KiwiGlobals;
+}
 
 /**
  * Registers `stash` (with `stash list`) on `program` (`stackbuild`: stackbuild.ts). Exit codes: 0 ok, 1 failed,
  * 2 bad input, or whatever `run` returned.
  */
-export function registerStashCommands(
-  program: Command,
-  io: CommandIo,
-  run: ProjectRunner,
-  setExit: ExitSink = toProcess,
-): void {
+export function registerStashCommands(options: CompatCommandsOptions): void {
+  const { program, io, run } = options;
+  const globals = options.kiwiGlobals ?? NO_KIWI_GLOBALS;
+  const logfile = globals.logfile ? { logfile: resolve(globals.logfile) } : {};
   const stash = addPodmanOptions(
     program
       .command('stash')
@@ -97,15 +108,17 @@ export function registerStashCommands(
       .option('--container-name <name>', 'image name (default: the image name in ROOT/image/config.xml)')
       .option('--tag <tag>', 'image tag', 'latest')
       .option('--list', 'list stashes as JSON (as `stash list --json`)'),
-  ).action(async (options: StashOptions) => {
-    if (options.list) {
-      setExit(await printList(io, options, true));
-      return;
-    }
+  );
+  onAction(stash, async (options: StashOptions) => {
+    noteUnusedGlobals(
+      io,
+      'stash',
+      globals.typed.filter((t) => !t.startsWith('--logfile')),
+    );
+    if (options.list) return printList(io, options, true);
     if (!options.root) {
       io.error('error[missing-option]: give --root DIR (or use `kiwibox stash list`)');
-      setExit(BAD_INPUT);
-      return;
+      return BAD_INPUT;
     }
     const cwd = process.cwd();
     const project = await stashProject({
@@ -117,19 +130,20 @@ export function registerStashCommands(
     });
     if (!project.ok) {
       for (const failure of project.error) io.error(`error[${failure.reason}]: ${failure.message}`);
-      setExit(BAD_INPUT);
-      return;
+      return BAD_INPUT;
     }
-    setExit(await run(project.value));
+    return run(project.value, logfile);
   });
 
   // The store options are the parent's (`kiwibox stash list --podman-root D` parses them on `stash`).
-  stash
-    .command('list')
-    .description('stashes in podman (images with the KIWI labels), with tags and layer counts')
-    .option('--json', 'print JSON')
-    .action(async (_options: unknown, command: Command) => {
+  onAction(
+    stash
+      .command('list')
+      .description('stashes in podman (images with the KIWI labels), with tags and layer counts')
+      .option('--json', 'print JSON'),
+    async (_options: unknown, command: Command) => {
       const options = command.optsWithGlobals<CompatPodmanOptions & { json?: boolean }>();
-      setExit(await printList(io, options, options.json ?? false));
-    });
+      return printList(io, options, options.json ?? false);
+    },
+  );
 }
