@@ -3,8 +3,7 @@
  * users see is asserted (diagnostics.test.ts style).
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { loadProject } from '../../src/config/load.js';
-import { formatFailure } from '../../src/reporters/diagnostics.js';
+import { diagnoseIn } from '../support/diagnose.js';
 import { MINIMAL_KIWI, TempProject } from '../support/project.js';
 
 const project = new TempProject();
@@ -12,7 +11,6 @@ afterAll(() => project.remove());
 afterEach(() => {
   delete process.env.KIWIBOX_OVMF_DIR;
 });
-let n = 0;
 
 const EFI_KIWI = MINIMAL_KIWI.replace(
   '<type image="oem" primary="true"/>',
@@ -30,20 +28,12 @@ const BUILDS = [
   'boot-tests:',
 ];
 
-async function diagnose(lines: string[]): Promise<string> {
-  const name = `case${n++}.yaml`;
-  project.write({
-    [name]: [...BUILDS, ...lines, ''].join('\n'),
-    'desc/config.xml': MINIMAL_KIWI,
-    'efi/config.xml': EFI_KIWI,
+function diagnose(lines: string[]): Promise<string> {
+  return diagnoseIn({
+    project,
+    yaml: [...BUILDS, ...lines, ''].join('\n'),
+    files: { 'desc/config.xml': MINIMAL_KIWI, 'efi/config.xml': EFI_KIWI },
   });
-  const loaded = await loadProject({ file: project.path(name), env: {} });
-  if (loaded.ok) return 'ok';
-  return loaded.error
-    .flatMap((f) => formatFailure(f, { cwd: project.dir, color: false }))
-    .join('\n')
-    .replaceAll(name, 'kiwibox.yaml')
-    .replaceAll(`${project.dir}/`, '');
 }
 
 describe('boot-test diagnostics', () => {

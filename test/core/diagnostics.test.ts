@@ -4,23 +4,13 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadProject } from '../../src/config/load.js';
-import { formatFailure } from '../../src/reporters/diagnostics.js';
+import { diagnoseIn } from '../support/diagnose.js';
 import { MINIMAL_KIWI, TempProject } from '../support/project.js';
 
 const project = new TempProject();
 afterAll(() => project.remove());
-let n = 0;
-
-async function diagnose(yaml: string, env: Record<string, string> = {}): Promise<string> {
-  const name = `case${n++}.yaml`;
-  project.write({ [name]: yaml, 'desc/config.xml': MINIMAL_KIWI });
-  const loaded = await loadProject({ file: project.path(name), env });
-  if (loaded.ok) return 'ok';
-  return loaded.error
-    .flatMap((f) => formatFailure(f, { cwd: project.dir, color: false }))
-    .join('\n')
-    .replaceAll(name, 'kiwibox.yaml')
-    .replaceAll(`${project.dir}/`, '');
+function diagnose(yaml: string, env: Record<string, string> = {}): Promise<string> {
+  return diagnoseIn({ project, yaml, files: { 'desc/config.xml': MINIMAL_KIWI }, env });
 }
 
 describe('diagnostics', () => {
