@@ -11,6 +11,35 @@
  */
 import { PARTX_PROBE, PARTX_SHIM, PARTX_SHIM_NAME } from '../kiwi/partx-shim.js';
 
+/**
+ * kiwi's `result bundle` renames the results (VERSION becomes VERSION-ID) and writes no
+ * kiwi.result.json, so the host could only guess which bundled file is the disk. This writes one for
+ * the bundle, through kiwi's own Result object and its bundle naming rule (no `bundle_format`).
+ */
+const BUNDLE_RESULT_PY = `import json, os
+from kiwi.system.result import Result
+result = Result.load('/result/kiwi.result')
+results = result.get_results()
+if 'bundle_format' in results:
+    raise SystemExit(1)
+name = result.xml_state.xml_data.get_name()
+version = result.xml_state.get_image_version()
+bundled = {}
+for key, item in results.items():
+    if not item.use_for_bundle:
+        continue
+    head, sep, tail = os.path.basename(item.filename).partition(name)
+    path = '/bundle/' + head + sep + tail.replace(version, version + '-0')
+    if item.compress and not os.path.exists(path):
+        path += '.xz'
+    if os.path.exists(path):
+        bundled[key] = dict(filename=path, use_for_bundle=True, compress=item.compress, shasum=item.shasum)
+if not bundled:
+    raise SystemExit(1)
+with open('/bundle/kiwi.result.json', 'w') as out:
+    json.dump(bundled, out, sort_keys=True, indent=4)
+`;
+
 export const HOST_INIT = `#!/bin/busybox sh
 export PATH=/bin HOME=/root TERM=dumb
 mount -t devtmpfs devtmpfs /dev
@@ -99,6 +128,9 @@ echo "$rc" > $R/bundle/result.code
 if [ "$rc" = 0 ]; then
   run kiwi-ng result bundle --id 0 --target-dir /result --bundle-dir /bundle
   echo "$?" > $R/bundle/result.code
+  cat > $R/run/kiwibox-bundle-result.py <<'PY'
+${BUNDLE_RESULT_PY}PY
+  run python3 /run/kiwibox-bundle-result.py || say "wrote no kiwi.result.json for the bundle"
 fi
 say "result.code=$(cat $R/bundle/result.code) (uptime $(cut -d" " -f1 /proc/uptime) s)"
 finish

@@ -39,10 +39,12 @@ builds:
     target-dir: out/disk
     timeout: 1800
     kiwi-args: [--config, /description/kiwi-bundle.yml]
+boot-tests:
+  boots:
+    image: disk
+    expect: ["KIWIBOX-BOOT-OK from the root partition"]
+    timeout: 15m
 `;
-// Not boot-tested here yet: a boot test finds its disk through kiwi.result.json, and the box's
-// `kiwi-ng result bundle` writes none (the bundle renames the files). Natively this disk boots to its
-// marker (docs/disks.md).
 
 /** The project, owned by nobody, with the host box's kernel package and initramfs as task inputs. */
 async function prepare(p: TempProject): Promise<{ env: Record<string, string>; user: number }> {
@@ -75,7 +77,7 @@ describe.skipIf(skip !== undefined || hostBoxArch() !== 'x86_64')('an oem disk b
   const p = new TempProject('kiwibox-hostbox-disk-');
   afterAll(() => p.remove());
 
-  it('partitions, formats and installs grub in the guest as nobody', async () => {
+  it('partitions, formats and installs grub in the guest as nobody; the disk boots to its marker', async () => {
     const { env, user } = await prepare(p);
     const started = Date.now();
     const run = await p.kiwibox(['--reporter', 'ndjson', 'run'], env, user);
@@ -83,20 +85,19 @@ describe.skipIf(skip !== undefined || hostBoxArch() !== 'x86_64')('an oem disk b
     const log = p.path('out/disk/result.log');
     const tail = existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-40).join('\n') : '';
     expect(run.exitCode, `${run.stdout.slice(-4000)}\n--- result.log tail\n${tail}`).toBe(0);
-    process.stdout.write(`host box: tiny oem disk build took ${seconds} s (TCG)\n`);
-    expect(stepsWith(run.stdout, 'step-succeeded').sort()).toEqual(['disk', 'host', 'root']);
+    process.stdout.write(`host box: tiny oem disk build + boot test took ${seconds} s (TCG)\n`);
+    expect(stepsWith(run.stdout, 'step-succeeded').sort()).toEqual(['boots', 'disk', 'host', 'root']);
 
     // kiwi's result bundle names it with the build id (-0), uncompressed (kiwi-bundle.yml).
     const disk = 'out/disk/kiwibox-box-disk.x86_64-1.0.0-0.raw';
     expect(statSync(p.path(disk)).uid).toBe(user);
     const record = JSON.parse(readFileSync(p.path('.kiwibox/steps/disk/record.json'), 'utf8'));
     expect(record.outputs.files.map((f: { path: string }) => f.path)).toContain(disk);
-    // What the guest did: a loop device partitioned by kiwi, ext4 made, grub installed on it.
+    // What the guest did: a loop device partitioned by kiwi, ext4 made, the bootloader script run.
     const kiwiLog = readFileSync(log, 'utf8');
     expect(kiwiLog).toMatch(/Creating root\(ext4\) filesystem on \/dev\/loop\d+p1/);
-    expect(kiwiLog).toMatch(
-      /edit_boot_install\.sh: grub installed on \/dev\/loop\d+, its files on \/dev\/loop\d+p1/,
-    );
+    // kiwi logs that it ran the script, not what the script printed (that needs --debug).
+    expect(kiwiLog).toMatch(/Calling edit_boot_install\.sh script/);
     // The MBR carries grub's boot code (GRUB signature in the first sector).
     expect(readFileSync(p.path(disk)).subarray(0, 512).includes(Buffer.from('GRUB'))).toBe(true);
     const phases = events(run.stdout).filter((e) => e.type === 'step-progress' && e.step === 'disk');
@@ -104,6 +105,6 @@ describe.skipIf(skip !== undefined || hostBoxArch() !== 'x86_64')('an oem disk b
 
     const again = await p.kiwibox(['--reporter', 'ndjson', 'run'], env, user);
     expect(stepsWith(again.stdout, 'step-started')).toEqual([]);
-    expect(stepsWith(again.stdout, 'step-fresh').sort()).toEqual(['disk', 'host', 'root']);
+    expect(stepsWith(again.stdout, 'step-fresh').sort()).toEqual(['boots', 'disk', 'host', 'root']);
   }, 3_000_000);
 });
