@@ -54,7 +54,7 @@ export async function makeDescription(dir: string, extra: Record<string, string>
   await writeFile(
     join(dir, 'config.xml'),
     '<?xml version="1.0" encoding="utf-8"?>\n<image schemaversion="7.4" name="tiny">\n' +
-      '  <preferences><version>1.2.3</version></preferences>\n</image>\n',
+      '  <preferences><version>1.2.3</version><type image="tbz"/></preferences>\n</image>\n',
   );
   for (const [name, content] of Object.entries(extra)) await writeFile(join(dir, name), content);
   return dir;
