@@ -13,6 +13,8 @@ import { fail, failWith, ok, type Result } from '../../core/result.js';
 import { checkKiwiArgs } from '../../kiwi/build-options.js';
 import { readDescription } from '../../kiwi/description.js';
 import { kiwiFileOf } from '../../kiwi/description-file.js';
+import { kiwiCacheDir } from '../../state/layout.js';
+import { withOwnCache } from '../kiwi/host-build.js';
 import { runHostKiwi } from '../kiwi/host-kiwi.js';
 import { readKiwiResult } from '../kiwi/result-file.js';
 import { stagingPaths, withStagingDir } from '../kiwi/staging.js';
@@ -151,7 +153,9 @@ async function runKiwi(step: StackStep, staging: string, ctx: ExecutorContext): 
     command: ['system', step.description === undefined ? 'create' : 'build'],
     type: step.type,
     profiles: step.profiles,
-    globalArgs: global,
+    // Its own kiwi cache, as host builds have: two kiwi runs sharing /var/cache/kiwi fight over
+    // apt's lock ("Unable to lock directory /var/cache/kiwi/apt-get/archives/").
+    globalArgs: withOwnCache(global, kiwiCacheDir(ctx.project.stateDir, step.id)),
     args,
     cwd: ctx.project.dir,
     step: step.id,
