@@ -6,18 +6,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
+import { pidAlive } from '../../src/core/fs.js';
 import { withStagingDir } from '../../src/executors/kiwi/staging.js';
 import { BIN, events, ROOT, stepsWith, TempProject } from '../support/project.js';
 
 const fixture = (name: string) => join(ROOT, 'test', 'fixtures', name);
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('scheduler', () => {
   const p = new TempProject();
@@ -116,7 +109,7 @@ describe('scheduler', () => {
     child.kill('SIGINT');
     const result = await child;
     expect(result.exitCode).toBe(130);
-    expect(alive(pid)).toBe(false);
+    expect(pidAlive(pid)).toBe(false);
     const ev = events(result.stdout);
     expect(ev.find((e) => e.type === 'step-failed')).toMatchObject({
       step: 'stubborn',

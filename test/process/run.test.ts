@@ -5,19 +5,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { pidAlive } from '../../src/core/fs.js';
 import { runProcess } from '../../src/process/run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiwibox-process-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('runProcess', () => {
   it('streams stdout into a second command and returns its result', async () => {
@@ -70,6 +62,6 @@ describe('runProcess', () => {
     expect(r.ok ? 'ok' : r.error[0]?.reason).toBe('cancelled');
     const started = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
     expect(started).toHaveLength(2);
-    expect(started.filter(alive)).toEqual([]);
+    expect(started.filter(pidAlive)).toEqual([]);
   });
 });
