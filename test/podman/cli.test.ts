@@ -93,11 +93,7 @@ describe('compatibility commands', () => {
     expect(pulled).toMatch(/"reason":"image-unresolvable"/);
     expect(pulled).toContain(`${fx.registry.host}/compat-base:v1`);
 
-    const local = await kiwibox(
-      '--config',
-      fx.fastConfig,
-      '--logfile',
-      'kiwi.log',
+    const stackbuild = [
       'stackbuild',
       '--stash',
       'compat-base:v1',
@@ -105,6 +101,13 @@ describe('compatibility commands', () => {
       'other',
       '--target-dir',
       target,
+    ];
+    const local = await kiwibox(
+      '--config',
+      fx.fastConfig,
+      '--logfile',
+      'kiwi.log',
+      ...stackbuild,
       ...storeArgs(),
     );
     expect(failuresOf(local.out)).toEqual([]);
@@ -113,18 +116,7 @@ describe('compatibility commands', () => {
     // --logfile: the step's log, copied there after the run.
     expect(existsSync(join(fx.work, 'kiwi.log'))).toBe(true);
     // The same command again: fresh, through the fingerprints.
-    const again = await kiwibox(
-      '--config',
-      fx.fastConfig,
-      'stackbuild',
-      '--stash',
-      'compat-base:v1',
-      '--stash',
-      'other',
-      '--target-dir',
-      target,
-      ...storeArgs(),
-    );
+    const again = await kiwibox('--config', fx.fastConfig, ...stackbuild, ...storeArgs());
     expect(again.code).toBe(0);
     expect(
       events(again.out.join('\n'))
