@@ -19,6 +19,7 @@ const TIERS = [
   ['fingerprint'],
   ['boxes'],
   ['executors'],
+  ['cache'],
   ['scheduler'],
   ['watch'],
   ['reporters'],

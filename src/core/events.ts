@@ -67,6 +67,19 @@ export type KiwiboxEvent =
       readonly durationMs: number;
     }
   | {
+      /** Taken from the team cache instead of run (src/cache): outputs verified and in place. */
+      readonly type: 'step-restored';
+      readonly step: string;
+      readonly kind: StepKind;
+      readonly durationMs: number;
+      /** Bytes downloaded (blobs the machine already had are not counted). */
+      readonly bytes: number;
+      /** The recorded run time of the step that wrote the entry: what restoring saved. */
+      readonly savedMs: number;
+      /** The store it came from, e.g. `oci://127.0.0.1:5000/team/cache`. */
+      readonly store: string;
+    }
+  | {
       readonly type: 'step-failed';
       readonly step: string;
       readonly kind: StepKind;

@@ -34,6 +34,18 @@ function summaryLines(summary: RunSummary, options: LineOptions): string[] {
   return lines;
 }
 
+/** `12.3 MB`: decimal units, as registries and `du --si` count. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
 /** `packages 12/80`: a step's phase and its detail, as the status line and plain lines show it. */
 export function progressText(event: { readonly phase: string; readonly detail?: string }): string {
   return event.detail ? `${event.phase} ${event.detail}` : event.phase;
@@ -55,6 +67,10 @@ export function eventLines(
       return [`${paint.dim('fresh')} ${event.step}`];
     case 'step-succeeded':
       return [`${paint.green('ok')}    ${event.step} ${paint.dim(formatDuration(event.durationMs))}`];
+    case 'step-restored':
+      return [
+        `${paint.green('cache')} ${event.step} ${paint.dim(`restored from cache, ${formatBytes(event.bytes)} in ${formatDuration(event.durationMs)}, saved ${formatDuration(event.savedMs)}`)}`,
+      ];
     case 'step-failed':
       return [
         `${paint.red('FAIL')}  ${event.step} ${paint.dim(formatDuration(event.durationMs))}`,
