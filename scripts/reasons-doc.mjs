@@ -11,6 +11,7 @@ const TITLES = {
   box: 'Boxes and VMs',
   sharing: 'Sharing directories with a box',
   podman: 'Stashes and stacks (podman)',
+  httpcache: 'Team cache over HTTP (/ac and /cas)',
   boot: 'Boot tests',
 };
 

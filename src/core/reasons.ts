@@ -117,6 +117,23 @@ export const REASONS = {
     'image-umount-failed': 'podman image unmount failed',
     'container-cleanup-failed': 'a work container could not be removed',
   },
+  httpcache: {
+    'http-cache-url':
+      'an HTTP cache URL that is not http(s)://host[:port][/prefix], or that carries credentials (they come from the environment or netrc)',
+    'http-cache-credentials':
+      'HTTP cache credentials that are incomplete or cannot be read (KIWIBOX_CACHE_HTTP_USER/PASSWORD, netrc)',
+    'http-cache-ca': 'the CA file for the HTTP cache cannot be read',
+    'http-cache-bad-name': 'a namespace or key that cannot be part of an HTTP cache URL',
+    'http-cache-unreachable': 'the HTTP cache cannot be reached (connection refused, timed out, reset)',
+    'http-cache-tls':
+      "the HTTP cache's TLS certificate is not trusted (give its CA file) or the handshake failed",
+    'http-cache-denied': 'the HTTP cache refused the request (401 or 403: credentials missing or wrong)',
+    'http-cache-status': 'the HTTP cache answered with a status kiwibox does not expect',
+    'http-cache-bad-entry': 'an /ac value that is not a kiwibox cache entry for its key',
+    'http-cache-blob-missing': 'a blob an entry names is not in the HTTP cache',
+    'http-cache-digest-mismatch': 'a blob from the HTTP cache whose size or sha256 is not what its name says',
+    'http-cache-file-error': 'a local file cannot be read or written while moving a blob',
+  },
   boot: {
     'bad-pattern': 'a boot test pattern that is not a valid /regex/',
     'bad-timeout': 'a boot test timeout that is not a positive duration',
