@@ -44,9 +44,10 @@ export function buildProgram(): Command {
     program
       .command('run', { isDefault: true })
       .description('run the pipeline (or the named steps and what they depend on)')
-      .argument('[steps...]'),
-    async (steps: string[], _o, cmd: Command) =>
-      (await import('./commands/run.js')).runCommand(global(cmd), steps, out),
+      .argument('[steps...]')
+      .option('--profile <file>', "write the run's timeline to <file> (Chrome trace format, for Perfetto)"),
+    async (steps: string[], o: { profile?: string }, cmd: Command) =>
+      (await import('./commands/run.js')).runCommand(global(cmd), steps, out, o),
   );
   onAction(
     program
@@ -85,19 +86,24 @@ export function buildProgram(): Command {
       '--poll <ms>',
       'poll files every <ms> instead of file system events (network/VM shares)',
       positiveInt,
-    );
+    )
+    .option('--profile <file>', 'write the timeline of the runs to <file> (Chrome trace format)');
   onAction(
     watch,
     async (
       steps: string[],
-      o: { onChange: 'cancel' | 'finish'; debounce: number; poll?: number },
+      o: { onChange: 'cancel' | 'finish'; debounce: number; poll?: number; profile?: string },
       cmd: Command,
-    ) =>
-      (await import('./commands/watch.js')).watchCommand(global(cmd), steps, {
+    ) => {
+      const profile = (await import('./commands/run.js')).profileFile(global(cmd), o.profile, out);
+      if (profile === false) return EXIT.badInput;
+      return (await import('./commands/watch.js')).watchCommand(global(cmd), steps, {
         onChange: o.onChange,
         debounceMs: o.debounce,
         ...(o.poll ? { pollMs: o.poll } : {}),
-      }),
+        ...(profile ? { profile } : {}),
+      });
+    },
   );
   onAction(
     program.command('why').description('explain why a step would run (or is fresh)').argument('<step>'),

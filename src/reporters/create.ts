@@ -1,5 +1,6 @@
 import { NdjsonReporter } from './ndjson.js';
 import { PlainReporter } from './plain.js';
+import { ProfileReporter } from './profile.js';
 import type { Reporter, ReporterName } from './reporter.js';
 import { useColor } from './reporter.js';
 
@@ -22,4 +23,23 @@ export async function createReporter(name: ReporterName, cwd: string): Promise<R
     case 'plain':
       return new PlainReporter({ out: process.stdout, cwd, color: useColor(process.stdout) });
   }
+}
+
+/** `reporter`, plus the profile reporter writing `profile` (`--profile FILE`) when one is given. */
+export function withProfile(reporter: Reporter, profile: string | undefined): Reporter {
+  if (profile === undefined) return reporter;
+  const trace = new ProfileReporter({
+    file: profile,
+    onError: (message) => process.stderr.write(`kiwibox: ${message}\n`),
+  });
+  return {
+    event: (event) => {
+      reporter.event(event);
+      trace.event(event);
+    },
+    close: () => {
+      trace.close();
+      reporter.close();
+    },
+  };
 }

@@ -1,10 +1,11 @@
+import { statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { ExecutorLookup } from '../../core/executor.js';
 import type { Project } from '../../core/model.js';
 import { executorsFor } from '../../executors/index.js';
 import { buildGraph, topologicalOrder } from '../../graph/graph.js';
-import { createReporter, defaultReporter } from '../../reporters/create.js';
+import { createReporter, defaultReporter, withProfile } from '../../reporters/create.js';
 import type { Output } from '../../reporters/output.js';
 import { runSteps } from '../../scheduler/run.js';
 import { stepLogFile } from '../../state/layout.js';
@@ -21,10 +22,15 @@ export async function runProject(options: {
   readonly lookup?: ExecutorLookup;
   /** kiwi-ng's `--logfile FILE` (compatibility commands): the step logs are copied there afterwards. */
   readonly logfile?: string;
+  /** `--profile FILE` (absolute): the run's timeline as a Chrome trace. */
+  readonly profile?: string;
 }): Promise<number> {
   const { project, global } = options;
   const order = options.order ?? topologicalOrder(project, buildGraph(project.steps));
-  const reporter = await createReporter(global.reporter ?? defaultReporter(), global.cwd);
+  const reporter = withProfile(
+    await createReporter(global.reporter ?? defaultReporter(), global.cwd),
+    options.profile,
+  );
   const interrupt = interruptController(() => {
     reporter.close();
     process.exit(EXIT.interrupted);
@@ -61,11 +67,38 @@ async function copyLogs(options: { stateDir: string; order: readonly string[]; t
   await writeFile(options.to, Buffer.concat(parts));
 }
 
-export async function runCommand(global: GlobalOptions, targets: string[], out: Output): Promise<number> {
+export async function runCommand(
+  global: GlobalOptions,
+  targets: string[],
+  out: Output,
+  options: { readonly profile?: string } = {},
+): Promise<number> {
+  const profile = profileFile(global, options.profile, out);
+  if (profile === false) return EXIT.badInput;
   const session = await openSession(global, targets);
   if (!session.ok) {
     out.failures(session.error);
     return EXIT.badInput;
   }
-  return runProject({ project: session.value.project, order: session.value.order, global });
+  return runProject({
+    project: session.value.project,
+    order: session.value.order,
+    global,
+    ...(profile ? { profile } : {}),
+  });
+}
+
+/** `--profile FILE` resolved like `--file` (against -C); false (after saying why) for a directory. */
+export function profileFile(
+  global: GlobalOptions,
+  file: string | undefined,
+  out: Output,
+): string | false | undefined {
+  if (file === undefined) return undefined;
+  const path = resolve(global.cwd, file);
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
+    out.error(`kiwibox: --profile ${file}: is a directory, not a file to write`);
+    return false;
+  }
+  return path;
 }

@@ -1,5 +1,5 @@
 import { executorsFor } from '../../executors/index.js';
-import { createReporter, defaultReporter } from '../../reporters/create.js';
+import { createReporter, defaultReporter, withProfile } from '../../reporters/create.js';
 import { Watch } from '../../watch/watcher.js';
 import { EXIT, type GlobalOptions } from '../options.js';
 import { fingerprintServices } from '../session.js';
@@ -9,6 +9,8 @@ export interface WatchCommandOptions {
   readonly onChange: 'cancel' | 'finish';
   readonly debounceMs: number;
   readonly pollMs?: number;
+  /** `--profile FILE` (absolute): every run's timeline, rewritten after each run. */
+  readonly profile?: string;
 }
 
 /** Runs once, then keeps the selected steps up to date until Ctrl-C. */
@@ -17,7 +19,10 @@ export async function watchCommand(
   targets: string[],
   options: WatchCommandOptions,
 ): Promise<number> {
-  const reporter = await createReporter(global.reporter ?? defaultReporter(), global.cwd);
+  const reporter = withProfile(
+    await createReporter(global.reporter ?? defaultReporter(), global.cwd),
+    options.profile,
+  );
   const interrupt = interruptController(() => {
     reporter.close();
     process.exit(EXIT.interrupted);
