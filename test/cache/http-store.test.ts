@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   copyFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -215,6 +216,29 @@ describe.skipIf(skip)('HTTP cache store on nginx WebDAV', () => {
       for (const s of sockets) s.destroy();
       silent.close();
     }
+  });
+
+  it('a cancelled fetch or push is a cancelled failure and leaves no file', async () => {
+    const cache = store();
+    const { file, blob } = blobFile(8 * 1024 * 1024);
+    expectOk(await cache.pushBlob({ blob, file, signal }));
+    const dir = fresh();
+    mkdirSync(dir);
+    let cancelled = 0;
+    for (const delay of [0, 5, 20]) {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), delay);
+      const result = await cache.fetchBlob({ blob, file: join(dir, 'out'), signal: controller.signal });
+      if (result.ok) continue; // Done before the abort landed: nothing to check.
+      cancelled++;
+      expect(result.error[0]?.reason, `abort after ${delay} ms`).toBe('cancelled');
+      expect(readdirSync(dir), `abort after ${delay} ms`).toEqual([]);
+    }
+    expect(cancelled).toBeGreaterThan(0);
+    const aborted = AbortSignal.abort();
+    const other = blobFile(1000);
+    expect(expectFailed(await cache.pushBlob({ ...other, signal: aborted }))[0]?.reason).toBe('cancelled');
+    expect(expectOk(await cache.hasBlob({ digest: other.blob.digest, signal }))).toBe(false);
   });
 
   it('rejects bad settings before any request', () => {
