@@ -24,7 +24,7 @@ const credentialsFailure = (message: string) => failWith({ reason: 'http-cache-c
  */
 export function httpCredentialsFromEnv(options: {
   readonly url: string;
-  readonly env: NodeJS.ProcessEnv;
+  readonly env: Readonly<Record<string, string | undefined>>;
 }): Result<HttpCredentials | undefined> {
   const { env } = options;
   const user = env[HTTP_USER_VAR];

@@ -68,6 +68,11 @@ export class HttpClient {
       this.#authorization = `Basic ${Buffer.from(`${credentials.user}:${credentials.password}`).toString('base64')}`;
   }
 
+  /** Closes idle connections; requests still running finish first. */
+  close(): Promise<void> {
+    return this.#dispatcher.close();
+  }
+
   /** The absolute URL of `path` (for messages too: it never holds credentials). */
   url(path: string): string {
     return `${this.#base}/${path}`;

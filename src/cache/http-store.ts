@@ -283,6 +283,11 @@ class HttpStore implements CacheStore {
     );
   }
 
+  /** Releases the connections (the contract's optional close, called at the end of a run). */
+  close(): Promise<void> {
+    return this.#client.close();
+  }
+
   async #put(options: {
     path: string;
     body: Buffer | Readable;
