@@ -4,15 +4,16 @@
  * each entry the CacheEntry as canonical JSON. Servers like nginx store any body under any name, so
  * every blob is verified here while it streams to disk, and nothing unverified is left behind.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
-import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { errorMessage, type Failure, failWith, ok, type Result } from '../core/result.js';
 import type { HttpCredentials } from './http-auth.js';
 import { HttpClient } from './http-client.js';
 import { canonicalJson, isDigest, isKey, parseEntry } from './http-entry.js';
+import { receiveToFile } from './http-receive.js';
 import type { BlobRef, CacheEntry, CacheStore, Digest, StoreCallOptions } from './store.js';
 
 export interface HttpStoreOptions {
@@ -186,28 +187,13 @@ class HttpStore implements CacheStore {
     let written = false;
     try {
       await mkdir(dirname(file), { recursive: true });
-      const handle = await open(tmp, 'wx');
-      const hash = createHash('sha256');
-      let size = 0;
-      try {
-        for await (const chunk of response.body) {
-          size += (chunk as Buffer).length;
-          // Stop at the first byte too many: a wrong blob must not fill the disk.
-          if (size > blob.size) {
-            response.body.destroy();
-            return mismatch(`more than ${blob.size} bytes`);
-          }
-          hash.update(chunk as Buffer);
-          await handle.write(chunk as Buffer);
-        }
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).syscall)
-          return failure('http-cache-file-error', `writing ${tmp}: ${errorMessage(error)}`);
-        return failWith(this.#client.networkFailure({ method: 'GET', url, error, signal }));
-      } finally {
-        await handle.close();
-      }
-      const digest = `sha256:${hash.digest('hex')}`;
+      const received = await receiveToFile({ body: response.body, file: tmp, limit: blob.size });
+      if (received.kind === 'too-big') return mismatch(`more than ${blob.size} bytes`);
+      if (received.kind === 'write-error')
+        return failure('http-cache-file-error', `writing ${tmp}: ${errorMessage(received.error)}`);
+      if (received.kind === 'read-error')
+        return failWith(this.#client.networkFailure({ method: 'GET', url, error: received.error, signal }));
+      const { size, digest } = received;
       if (size !== blob.size || digest !== blob.digest) return mismatch(`${digest} (${size} bytes)`);
       await rename(tmp, file);
       written = true;
@@ -235,7 +221,7 @@ class HttpStore implements CacheStore {
         `${file} has ${size} bytes, not the ${blob.size} of ${blob.digest} (changed since it was hashed?)`,
       );
     // Streamed from disk: outputs can be disks of many GB.
-    const body = createReadStream(file);
+    const body = createReadStream(file, { highWaterMark: 1 << 20 });
     try {
       return await this.#put({
         path: path.value,
