@@ -120,9 +120,14 @@ describe('kiwibox run --profile', () => {
       env: { CI: 'true' },
     });
     let output = '';
+    let interrupted = false;
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('"type":"step-started"')) child.kill('SIGINT');
+      // One Ctrl-C: a second one after the run ended would find the default handler again.
+      if (!interrupted && output.includes('"type":"step-started"')) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
     });
     const run = await child;
     expect(run.exitCode).toBe(130);
