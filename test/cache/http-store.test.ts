@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpCredentialsFromEnv, netrcEntry } from '../../src/cache/http-auth.js';
 import { canonicalJson } from '../../src/cache/http-entry.js';
+import { openHttpStore } from '../../src/cache/http-open.js';
 import { createHttpStore, type HttpStoreOptions } from '../../src/cache/http-store.js';
 import type { BlobRef, CacheEntry, CacheStore, Digest } from '../../src/cache/store.js';
 import { freeLocalPort } from '../../src/core/net.js';
@@ -275,6 +276,21 @@ describe.skipIf(skip)('HTTP cache store over TLS', () => {
     expectOk(await trusted.pushBlob({ blob, file, signal }));
     expectOk(await trusted.fetchBlob({ blob, file: join(work, 'back'), signal }));
     expect(readFileSync(join(work, 'back')).equals(data)).toBe(true);
+
+    // As a cache configuration opens it: credentials and the CA file from the environment.
+    const fromEnv = expectOk(
+      openHttpStore({
+        url: server.url,
+        env: {
+          KIWIBOX_CACHE_HTTP_USER: server.user,
+          KIWIBOX_CACHE_HTTP_PASSWORD: server.password,
+          KIWIBOX_CACHE_HTTP_CA_FILE: server.caFile,
+        },
+      }),
+    );
+    const entry: CacheEntry = { key: key('tls'), config: blob, layers: [], signatures: {} };
+    expectOk(await fromEnv.writeEntry({ namespace: '', entry, signal }));
+    expect(expectOk(await fromEnv.readEntry({ namespace: '', key: entry.key, signal }))).toEqual(entry);
 
     const untrusted = expectOk(createHttpStore({ url: server.url, credentials }));
     const failures = expectFailed(await untrusted.hasBlob({ digest: blob.digest, signal }));
