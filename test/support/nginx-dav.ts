@@ -5,6 +5,7 @@
  * Stopped by its PID (the process group) at the end.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -76,13 +77,7 @@ function makeCertificates(dir: string): { ca: string; cert: string; key: string 
     '-subj',
     '/CN=127.0.0.1',
   ]);
-  execFileSync('sh', [
-    '-c',
-    'printf "%s\\n" "$1" > "$2"',
-    'sh',
-    'subjectAltName=IP:127.0.0.1',
-    path('ext.cnf'),
-  ]);
+  writeFileSync(path('ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
   openssl(
     ['x509', '-req', '-in', path('server.csr'), '-CA', path('ca.crt'), '-CAkey', path('ca.key')].concat([
       '-CAcreateserial',
