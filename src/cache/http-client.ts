@@ -4,6 +4,7 @@
  * fast by design: the cache layer treats it as a miss and runs the step.
  */
 import type { Readable } from 'node:stream';
+import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher, request } from 'undici';
 import type { FailureReason } from '../core/reasons.js';
 import { errorMessage, type Failure, failWith, ok, type Result } from '../core/result.js';
@@ -59,7 +60,11 @@ export class HttpClient {
   constructor(options: HttpClientOptions) {
     this.#base = options.base;
     this.#dispatcher = new Agent({
-      connect: { timeout: options.connectTimeoutMs, ...(options.ca ? { ca: options.ca } : {}) },
+      // `ca` replaces Node's CA list: keep the bundled roots beside the extra ones.
+      connect: {
+        timeout: options.connectTimeoutMs,
+        ...(options.ca ? { ca: [...rootCertificates, options.ca] } : {}),
+      },
       headersTimeout: options.idleTimeoutMs,
       bodyTimeout: options.idleTimeoutMs,
     });

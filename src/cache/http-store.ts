@@ -21,7 +21,7 @@ export interface HttpStoreOptions {
   readonly url: string;
   /** Basic auth for every request (see httpCredentialsFromEnv); none: anonymous. */
   readonly credentials?: HttpCredentials;
-  /** A PEM file of CAs to trust besides the system's (a team CA, a self-signed server). */
+  /** A PEM file of CAs to trust besides Node's bundled ones (a team CA, a self-signed server). */
   readonly caFile?: string;
   /** Connecting (TCP and TLS) may take this long; default 5 s. */
   readonly connectTimeoutMs?: number;
