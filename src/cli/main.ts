@@ -118,6 +118,13 @@ export function buildProgram(): Command {
     async (steps: string[], _o, cmd: Command) =>
       (await import('./commands/clean.js')).cleanCommand(global(cmd), steps, out),
   );
+  onAction(
+    program
+      .command('__slurm-step', { hidden: true })
+      .description('internal: run one step inside a Slurm job')
+      .argument('<request>'),
+    async (request: string) => (await import('./commands/slurm-step.js')).slurmStepCommand(request, out),
+  );
   return program;
 }
 

@@ -15,6 +15,7 @@ import { expandEnv } from './env.js';
 import { draftSteps, podmanSettings } from './normalize.js';
 import { resolveReferences } from './references.js';
 import { validateSchema } from './schema.js';
+import { slurmSettings } from './slurm.js';
 
 function parseYaml(file: string, text: string): { doc: Document; failures: Failure[] } {
   const doc = parseDocument(text, { lineCounter: new LineCounter(), uniqueKeys: true, prettyErrors: false });
@@ -66,6 +67,8 @@ export function analyse(options: {
   const { steps, failures } = resolveReferences(drafts);
   const graph = buildGraph(steps);
   if (!failures.length) failures.push(...findCycles(steps, graph));
+  const slurm = slurmSettings({ value, doc, file, steps });
+  failures.push(...slurm.failures);
   if (!options.skipFileChecks) {
     // Each step carries the ranges of its own fields: with a duplicate id, a lookup by id and
     // section would find the other step's lines.
@@ -78,6 +81,7 @@ export function analyse(options: {
     stateDir: stateDirOf(dir),
     steps,
     podman: podmanSettings({ value, dir }),
+    ...(slurm.settings ? { slurm: slurm.settings } : {}),
   };
   return ok({ project, graph, variables });
 }

@@ -49,7 +49,7 @@ export interface StepExecutor<S extends Step = Step> {
    * points at now). Keys become fields of the fingerprint and show in `why`.
    */
   extra?(step: S, ctx: { project: Project; signal: AbortSignal }): Promise<Result<Record<string, string>>>;
-  /** Scheduler slots the step takes while running (a box: its vCPUs). Default 1. */
+  /** Scheduler slots the step takes while running (a box: its vCPUs). Default 1; 0: none (runs elsewhere). */
   weight?(step: S, project: Project): number;
   /** Runs the step. Success only when the result was observed (files read back, exit codes seen). */
   run(step: S, ctx: ExecutorContext): Promise<Result<StepOutputs>>;

@@ -125,6 +125,28 @@ export interface PodmanSettings {
   readonly registries: Readonly<Record<string, { readonly tlsVerify: boolean }>>;
 }
 
+/**
+ * `slurm:` in kiwibox.yaml: which steps run as Slurm jobs, and how they are submitted. The node runs
+ * the step through kiwibox itself, on the same (shared) project directory.
+ */
+export interface SlurmSettings {
+  readonly partition?: string;
+  readonly account?: string;
+  /** Seconds (srun --time, rounded up to minutes). */
+  readonly timeLimit?: number;
+  /** Extra srun arguments, given after kiwibox's own. */
+  readonly srunArgs: readonly string[];
+  /** Step ids sent to Slurm; with `kinds`, a step goes if either names it; both empty: every step. */
+  readonly steps: readonly string[];
+  readonly kinds: readonly StepKind[];
+  /** Slurm jobs in flight at once (they take no local -j slots). */
+  readonly maxJobs: number;
+  /** Resubmissions after a node failure (kiwibox's own retry; Slurm's requeue is off). */
+  readonly retries: number;
+  /** Boxed steps ask for `--constraint=<arch>` (nodes carry Features=x86_64, aarch64). */
+  readonly archConstraint: boolean;
+}
+
 export interface Project {
   /** Absolute path of kiwibox.yaml. */
   readonly file: string;
@@ -133,6 +155,8 @@ export interface Project {
   /** `.kiwibox/` beside the file: fingerprints, logs, locks. */
   readonly stateDir: string;
   readonly podman: PodmanSettings;
+  /** Set when kiwibox.yaml has a `slurm:` section. */
+  readonly slurm?: SlurmSettings;
   /** Steps in declaration order. */
   readonly steps: ReadonlyMap<string, Step>;
 }

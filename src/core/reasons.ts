@@ -134,6 +134,15 @@ export const REASONS = {
     'http-cache-digest-mismatch': 'a blob from the HTTP cache whose size or sha256 is not what its name says',
     'http-cache-file-error': 'a local file cannot be read or written while moving a blob',
   },
+  slurm: {
+    'slurm-unreachable': 'the Slurm controller does not answer (checked before anything runs)',
+    'slurm-rejected': "Slurm refused the step's job at submit (unknown partition or feature, …)",
+    'slurm-cancelled': "the step's Slurm job was cancelled (scancel, an administrator)",
+    'slurm-node-failed': "the node running the step's Slurm job failed",
+    'slurm-time-limit': "the step's Slurm job ran out of its time limit",
+    'slurm-job-failed': "the step's Slurm job ended without a result from kiwibox on the node",
+    'slurm-result-unreadable': 'the result the node wrote for the step cannot be read',
+  },
   boot: {
     'bad-pattern': 'a boot test pattern that is not a valid /regex/',
     'bad-timeout': 'a boot test timeout that is not a positive duration',

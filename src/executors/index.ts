@@ -64,5 +64,8 @@ export async function executorsFor(project: Project, overrides: ExecutorSet = {}
     (set as Record<K, ExecutorSet[K]>)[kind] = overrides[kind] ?? (await loaders[kind]());
   };
   await Promise.all([...kindsOf(project)].map((kind) => load(kind)));
-  return executorLookup({ ...set, ...overrides });
+  const local = executorLookup({ ...set, ...overrides });
+  if (!project.slurm) return local;
+  // Steps `slurm:` selects run as Slurm jobs; the node runs the same local executor (slurm/).
+  return (await import('./slurm/lookup.js')).slurmLookup(project.slurm, local);
 }

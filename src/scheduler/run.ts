@@ -72,8 +72,10 @@ export async function runSteps(options: RunOptions): Promise<RunSummary> {
   const weightOf = (step: Step) => {
     const executor = options.lookup(step);
     const weight = executor?.weight?.(step, project) ?? 1;
-    return Math.max(1, Math.min(weight, jobs));
+    // 0: the step runs elsewhere (a Slurm job) and takes no local slot.
+    return weight <= 0 ? 0 : Math.max(1, Math.min(weight, jobs));
   };
+  const slotless = steps.some((step) => weightOf(step) === 0);
   const start = (step: Step, weight: number) => {
     free -= weight;
     state.set(step.id, 'running');
@@ -120,7 +122,7 @@ export async function runSteps(options: RunOptions): Promise<RunSummary> {
     }
     if (!stopStarting) {
       for (const step of pending) {
-        if (free === 0) break;
+        if (free === 0 && !slotless) break;
         if (state.get(step.id) !== 'pending') continue;
         if (!step.deps.every((d) => state.get(d) === 'ok' || (!state.has(d) && done.has(d)))) continue;
         const weight = weightOf(step);

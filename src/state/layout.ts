@@ -10,6 +10,7 @@
  *   .kiwibox/steps/<id>/lock        the pid running the step (lock.ts)
  *   .kiwibox/logs/<id>.log          the step's last output (step-log.ts)
  *   .kiwibox/kiwi-cache/<id>/       kiwi-ng's package cache for a host build
+ *   .kiwibox/slurm/<run>/<id>.*.json a Slurm job's request and the node's result (executors/slurm)
  */
 import { join } from 'node:path';
 
@@ -34,3 +35,8 @@ export const analysisFile = (stateDir: string) => join(stateDir, 'analysis.json'
 export const hashCacheFile = (stateDir: string) => join(stateDir, 'hash-cache.json');
 export const toolsFile = (stateDir: string) => join(stateDir, 'tools.json');
 export const kiwiCacheDir = (stateDir: string, id: string) => join(stateDir, 'kiwi-cache', safe(id));
+export const slurmRunDir = (stateDir: string, runId: string) => join(stateDir, 'slurm', safe(runId));
+export const slurmRequestFile = (stateDir: string, runId: string, id: string) =>
+  join(slurmRunDir(stateDir, runId), `${safe(id)}.request.json`);
+export const slurmResultFile = (stateDir: string, runId: string, id: string) =>
+  join(slurmRunDir(stateDir, runId), `${safe(id)}.result.json`);

@@ -2,7 +2,8 @@ import { statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { ExecutorLookup } from '../../core/executor.js';
-import type { Project } from '../../core/model.js';
+import type { Project, Step } from '../../core/model.js';
+import type { Failure } from '../../core/result.js';
 import { executorsFor } from '../../executors/index.js';
 import { buildGraph, topologicalOrder } from '../../graph/graph.js';
 import { createReporter, defaultReporter, withProfile } from '../../reporters/create.js';
@@ -80,12 +81,13 @@ export async function runCommand(
     out.failures(session.error);
     return EXIT.badInput;
   }
-  return runProject({
-    project: session.value.project,
-    order: session.value.order,
-    global,
-    ...(profile ? { profile } : {}),
-  });
+  const { project, order } = session.value;
+  const problem = await slurmProblem(project, order);
+  if (problem) {
+    out.failures([problem]);
+    return EXIT.failed;
+  }
+  return runProject({ project, order, global, ...(profile ? { profile } : {}) });
 }
 
 /** `--profile FILE` resolved like `--file` (against -C); false (after saying why) for a directory. */
@@ -101,4 +103,16 @@ export function profileFile(
     return false;
   }
   return path;
+}
+
+/** A `slurm:` project whose selected steps go to Slurm checks the controller before anything runs. */
+async function slurmProblem(project: Project, order: readonly string[]): Promise<Failure | undefined> {
+  const settings = project.slurm;
+  if (!settings) return undefined;
+  const { runsOnSlurm } = await import('../../config/slurm.js');
+  if (!order.some((id) => runsOnSlurm(settings, project.steps.get(id) as Step))) return undefined;
+  const { controllerProblem } = await import('../../executors/slurm/job-state.js');
+  const problem = await controllerProblem(project.dir);
+  if (problem === undefined) return undefined;
+  return { reason: 'slurm-unreachable', message: `the Slurm controller does not answer: ${problem}` };
 }
