@@ -11,6 +11,12 @@ export interface TestSlurm {
   queued(): string[];
   /** Output of a Slurm client command run against this cluster. */
   client(argv: readonly string[]): string;
+  /** SIGKILLs the node: slurmd, its slurmstepd processes and the jobs' processes. */
+  killNode(): void;
+  /** Starts slurmd again (after killNode). */
+  startNode(): void;
+  /** sinfo's state of the node: idle, mixed, allocated, down*, … */
+  nodeState(): string;
   stop(): Promise<void>;
 }
 

@@ -14,6 +14,7 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -53,6 +54,49 @@ function killGroup(child, signal) {
   } catch {
     // Gone.
   }
+}
+
+/** ppid of every process, from /proc. */
+function parents() {
+  const map = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      map.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // Ended meanwhile.
+    }
+  }
+  return map;
+}
+
+function descendants(pid) {
+  const ppid = parents();
+  const found = [];
+  let frontier = [pid];
+  while (frontier.length) {
+    frontier = [...ppid].filter(([, parent]) => frontier.includes(parent)).map(([child]) => child);
+    found.push(...frontier);
+  }
+  return found;
+}
+
+/** The slurmstepd processes of this cluster (they carry its SLURM_CONF from slurmd). */
+function stepDaemons(conf) {
+  const pids = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (!readFileSync(`/proc/${name}/comm`, 'utf8').startsWith('slurmstepd')) continue;
+      if (readFileSync(`/proc/${name}/environ`, 'utf8').split('\0').includes(`SLURM_CONF=${conf}`)) {
+        pids.push(Number(name));
+      }
+    } catch {
+      // Ended meanwhile.
+    }
+  }
+  return pids;
 }
 
 function slurmConf(options) {
@@ -159,7 +203,7 @@ export async function startSlurm() {
     writeFileSync(conf, slurmConf({ dir, node, port, dport }));
     writeFileSync(join(dir, 'gres.conf'), 'Name=kvm Count=1 Flags=CountOnly\n');
     start(['slurmctld', '-D', '-i', '-f', conf], 'slurmctld.out');
-    start(['slurmd', '-D', '-f', conf], 'slurmd.out');
+    let slurmd = start(['slurmd', '-D', '-f', conf], 'slurmd.out');
     const client = (argv) =>
       execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', env: { ...process.env, ...env } });
     const until = Date.now() + 30_000;
@@ -181,6 +225,22 @@ export async function startSlurm() {
             existsSync(jobcomp) ? readFileSync(jobcomp, 'utf8').split('\n').filter(Boolean) : [],
           queued: () => client(['squeue', '-h', '-o', '%i']).split('\n').filter(Boolean),
           stop,
+          killNode: () => {
+            // The node dies as a whole: slurmd, the job steps' slurmstepd and everything below them.
+            const doomed = [slurmd.pid, ...stepDaemons(conf)].filter((pid) => pid !== undefined);
+            const all = [...doomed.flatMap((pid) => [pid, ...descendants(pid)])];
+            for (const pid of all) {
+              try {
+                process.kill(pid, 'SIGKILL');
+              } catch {
+                // Gone.
+              }
+            }
+          },
+          startNode: () => {
+            slurmd = start(['slurmd', '-D', '-f', conf], 'slurmd.out');
+          },
+          nodeState: () => client(['sinfo', '-h', '-o', '%T']).trim(),
         };
       }
       await sleep(100);
