@@ -102,6 +102,10 @@ describe.skipIf(missing !== undefined)('steps as Slurm jobs', () => {
       .map((e) => e.type);
     // Both started before either finished.
     expect(types).toEqual(['step-started', 'step-started', 'step-succeeded', 'step-succeeded']);
+    // From the analysis cache, the project still sends its steps to Slurm.
+    const before = slurm.finishedJobs().length;
+    expect((await kiwibox(p, ['-j', '1', '--force'])).exitCode).toBe(0);
+    expect(slurm.finishedJobs()).toHaveLength(before + 2);
   });
 
   it('fails a step whose job is cancelled with scancel, with the cancelled reason', async () => {
