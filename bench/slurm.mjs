@@ -58,6 +58,10 @@ try {
     srunNode: median(
       Array.from({ length: runs }, () => time(['srun', process.execPath, bin, '--version'], { cwd, env })),
     ),
+    ping: median(Array.from({ length: runs }, () => time(['scontrol', 'ping'], { cwd, env }))),
+    showJob: median(
+      Array.from({ length: runs }, () => time(['scontrol', '--oneliner', 'show', 'job', '1'], { cwd, env })),
+    ),
     nodeLocal: median(
       Array.from({ length: runs }, () => time([process.execPath, bin, '--version'], { cwd, env })),
     ),
@@ -73,7 +77,7 @@ try {
     `20 tasks (sleep 0.2), -j 2: local ${f(many.local)}, Slurm ${f(many.slurm)}: ratio ${(many.slurm / many.local).toFixed(2)}`,
   );
   console.log(
-    `where a Slurm step's time goes: srun true ${f(parts.srunTrue)}; srun node kiwibox --version ${f(parts.srunNode)} (node + kiwibox start alone ${f(parts.nodeLocal)}); the rest is the node loading the project and its executor, scontrol show job, and the result file`,
+    `where a Slurm step's time goes: srun true ${f(parts.srunTrue)}; srun node kiwibox --version ${f(parts.srunNode)} (node + kiwibox start alone ${f(parts.nodeLocal)}); scontrol ping (once per run) ${f(parts.ping)}, scontrol show job (once per step) ${f(parts.showJob)}; the rest is the node loading the project and its executor and the result file`,
   );
 } finally {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });

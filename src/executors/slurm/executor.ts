@@ -13,7 +13,7 @@ import { type Failure, fail, ok, type Result } from '../../core/result.js';
 import { runProcess } from '../../process/run.js';
 import { slurmRequestFile, slurmResultFile, slurmRunDir } from '../../state/layout.js';
 import { PROGRESS_MARK, readJobResult, writeJobFile } from './job-files.js';
-import { cancelJob, finalJobState, type JobState } from './job-state.js';
+import { ACTIVE, cancelJob, finalJobState, type JobState } from './job-state.js';
 import type { Slots } from './slots.js';
 import { jobIdOf, srunArgv, srunLineShown } from './srun-argv.js';
 
@@ -59,6 +59,17 @@ function stateFailure(step: Step, job: string, state: JobState | undefined, srun
   }
 }
 
+/** A progress line the node printed (job-files.ts PROGRESS_MARK), as a step-progress event's fields. */
+function progressOf(line: string): [string, string | undefined] | undefined {
+  if (!line.startsWith(PROGRESS_MARK)) return undefined;
+  try {
+    const [phase, detail] = JSON.parse(line.slice(PROGRESS_MARK.length)) as unknown[];
+    return typeof phase === 'string' ? [phase, typeof detail === 'string' ? detail : undefined] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function submitOnce(step: Step, ctx: ExecutorContext, run: SlurmRun): Promise<Attempt> {
   const { stateDir } = ctx.project;
   try {
@@ -93,9 +104,9 @@ async function submitAndWait(step: Step, ctx: ExecutorContext, run: SlurmRun): P
       if (/error/i.test(line)) srunErrors.push(line.replace(/^srun: (error: )?/, ''));
       if (!srunLineShown(line)) return;
     }
-    if (stream === 'stdout' && line.startsWith(PROGRESS_MARK)) {
-      const [phase, detail] = JSON.parse(line.slice(PROGRESS_MARK.length)) as [string, string | undefined];
-      ctx.progress?.(phase, detail);
+    const progress = stream === 'stdout' ? progressOf(line) : undefined;
+    if (progress) {
+      ctx.progress?.(...progress);
       return;
     }
     ctx.output(line, stream);
@@ -135,6 +146,11 @@ async function submitAndWait(step: Step, ctx: ExecutorContext, run: SlurmRun): P
     return failure(step, 'slurm-rejected', `Slurm did not accept the job for '${step.id}': ${why}`);
   }
   const state = await finalJobState({ jobId, cwd: project.dir });
+  if (state && ACTIVE.has(state.state) && srunErrors.some((e) => /node failure/i.test(e))) {
+    // srun saw the node fail before slurmctld marked the job: end it, then count it as NODE_FAIL.
+    await cancelJob({ jobId, name: jobName, cwd: project.dir });
+    return stateFailure(step, jobId, { ...state, state: 'NODE_FAIL' }, srunErrors);
+  }
   if (state?.state === 'COMPLETED' || state?.state === 'FAILED') {
     const result = await readJobResult({ path: resultFile, jobId, step: step.id });
     if (result.ok) {

@@ -14,7 +14,8 @@ export interface JobState {
   readonly reason: string;
 }
 
-const ACTIVE = new Set([
+/** States of a job that has not ended yet. */
+export const ACTIVE: ReadonlySet<string> = new Set([
   'PENDING',
   'CONFIGURING',
   'RUNNING',
