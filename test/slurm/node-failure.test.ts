@@ -3,7 +3,7 @@
  * DOWN after SlurmdTimeout (~30 s here) and the job NODE_FAIL; kiwibox submits the step again
  * (`slurm.retries`), which runs once the node is back. Slow (~45 s), so a file of its own.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { events, TempProject } from '../support/project.js';
@@ -34,13 +34,11 @@ describe.skipIf(missing !== undefined)('a Slurm node that dies mid-step', () => 
       ].join('\n'),
     });
     const running = p.kiwibox(['--reporter', 'ndjson'], slurm.env);
-    let queued: string[] = [];
-    for (let i = 0; i < 100 && !queued.length; i++) {
-      await sleep(100);
-      queued = slurm.queued();
-    }
+    // Killed once the step runs on the node (under load, starting Node there takes a while).
+    for (let i = 0; i < 600 && !existsSync(p.path('attempt')); i++) await sleep(100);
+    expect(existsSync(p.path('attempt'))).toBe(true);
+    const queued = slurm.queued();
     expect(queued).toHaveLength(1);
-    await sleep(1000);
     slurm.killNode();
     for (let i = 0; i < 90 && !slurm.nodeState().startsWith('down'); i++) await sleep(1000);
     expect(slurm.nodeState()).toMatch(/^down/);

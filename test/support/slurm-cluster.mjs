@@ -162,7 +162,20 @@ export async function startSlurm() {
     children.push(child);
     return child;
   };
+  // The node dies as a whole: slurmd, the job steps' slurmstepd and everything below them.
+  const killSteps = (extra) => {
+    const doomed = [...extra, ...stepDaemons(conf)];
+    for (const pid of doomed.flatMap((pid) => [pid, ...descendants(pid)])) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone.
+      }
+    }
+  };
   const stop = async () => {
+    // Job steps run outside slurmd's process group: a job still running would outlive the daemons.
+    killSteps([]);
     // Reverse order: slurmd, slurmctld, then munged; each by its process group.
     for (const child of [...children].reverse()) {
       if (child.exitCode !== null || child.signalCode !== null) continue;
@@ -225,18 +238,7 @@ export async function startSlurm() {
             existsSync(jobcomp) ? readFileSync(jobcomp, 'utf8').split('\n').filter(Boolean) : [],
           queued: () => client(['squeue', '-h', '-o', '%i']).split('\n').filter(Boolean),
           stop,
-          killNode: () => {
-            // The node dies as a whole: slurmd, the job steps' slurmstepd and everything below them.
-            const doomed = [slurmd.pid, ...stepDaemons(conf)].filter((pid) => pid !== undefined);
-            const all = [...doomed.flatMap((pid) => [pid, ...descendants(pid)])];
-            for (const pid of all) {
-              try {
-                process.kill(pid, 'SIGKILL');
-              } catch {
-                // Gone.
-              }
-            }
-          },
+          killNode: () => killSteps(slurmd.pid === undefined ? [] : [slurmd.pid]),
           startNode: () => {
             slurmd = start(['slurmd', '-D', '-f', conf], 'slurmd.out');
           },
