@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -199,16 +200,11 @@ describe.skipIf(missing !== undefined)('steps as Slurm jobs', () => {
     expect(existsSync(p.path('ran.txt'))).toBe(false);
   });
 
-  it('cancels every submitted job on Ctrl-C: squeue is empty afterwards', async () => {
-    const p = project({
-      'kiwibox.yaml': [
-        'version: 1',
-        'slurm: {}',
-        'tasks:',
-        '  a: {run: [sleep, "60"]}',
-        '  b: {run: [sleep, "60"]}',
-      ].join('\n'),
-    });
+  it('cancels every submitted job on Ctrl-C, running or pending: squeue is empty afterwards', async () => {
+    // One task more than the node has CPUs: the last job waits in the queue.
+    const count = availableParallelism() + 1;
+    const tasks = Array.from({ length: count }, (_, i) => `  t${i}: {run: [sleep, "60"]}`);
+    const p = project({ 'kiwibox.yaml': ['version: 1', 'slurm: {}', 'tasks:', ...tasks].join('\n') });
     const child = spawn(process.execPath, [BIN, '--reporter', 'ndjson'], {
       cwd: p.dir,
       env: { ...process.env, ...slurm.env, CI: 'true' },
@@ -220,17 +216,19 @@ describe.skipIf(missing !== undefined)('steps as Slurm jobs', () => {
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     let queued: string[] = [];
-    for (let i = 0; i < 100 && queued.length < 2; i++) {
+    for (let i = 0; i < 200 && queued.length < count; i++) {
       await sleep(100);
       queued = slurm.queued();
     }
-    expect(queued).toHaveLength(2);
+    expect(queued).toHaveLength(count);
+    expect(slurm.client(['squeue', '-h', '-o', '%T']).split('\n')).toContain('PENDING');
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     expect(slurm.queued()).toEqual([]);
     for (const id of queued) {
       expect(slurm.client(['scontrol', '--oneliner', 'show', 'job', id])).toContain('JobState=CANCELLED');
     }
-    expect(failuresOf(stdout, 'a')?.map((f) => f.reason)).toEqual(['cancelled']);
+    expect(failuresOf(stdout, 't0')?.map((f) => f.reason)).toEqual(['cancelled']);
+    expect(failuresOf(stdout, `t${count - 1}`)?.map((f) => f.reason)).toEqual(['cancelled']);
   });
 });
