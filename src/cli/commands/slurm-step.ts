@@ -44,7 +44,7 @@ async function runStep(
   if (!step || !executor) {
     return done([{ step: id, reason: 'no-executor', message: `no step '${id}' to run in ${project.file}` }]);
   }
-  const tmp = await mkdtemp(join(tmpdir(), 'kiwibox-slurm-'));
+  const tmp = await mkdtemp(join(tmpdir(), 'kiwibox-slurm-step-'));
   const ctx: ExecutorContext = {
     project,
     signal,
