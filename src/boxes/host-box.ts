@@ -11,10 +11,10 @@ import { arch as hostArch } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage, failWith, ok, type Result } from '../core/result.js';
 import { runProcess } from '../process/run.js';
+import { acquireLock } from '../state/lock-file.js';
 import { type CpioEntry, cpioArchive } from './cpio.js';
 import { HOST_INIT } from './host-init.js';
 import { fetchKernel, type KernelPackage, resolveKernelPackage, type WantedModule } from './host-kernel.js';
-import { acquireLock } from './lock.js';
 
 /** Where the host box's modules come from; optional ones are loaded when the kernel has them. */
 export const HOST_BOX_MODULES: readonly WantedModule[] = [

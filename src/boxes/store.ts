@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/fs.js';
 import { errorMessage, failWith, ok, type Result } from '../core/result.js';
-import { acquireLock, type Lock, type LockOptions } from './lock.js';
+import { acquireLock, type Lock, type LockOptions } from '../state/lock-file.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -62,15 +62,16 @@ function decideStep(options: ExecuteStepOptions, executor: StepExecutor): Promis
  */
 async function refreshStamp(options: ExecuteStepOptions, decided: Decided): Promise<void> {
   const { project, step } = options;
-  const lock = acquireStepLock(project.stateDir, step.id);
-  if ('owner' in lock) return;
+  const attempt = await acquireStepLock(project.stateDir, step.id);
+  if (!attempt.ok || !('held' in attempt.value)) return;
+  const lock = attempt.value.held;
   try {
     const record = readRecord(project.stateDir, step.id);
     if (record?.hash === decided.decision.hash) {
       await writeStamp({ stateDir: project.stateDir, id: step.id, run: record, digests: decided.digests });
     }
   } finally {
-    lock.release();
+    await lock.release();
   }
 }
 
@@ -145,11 +146,13 @@ export async function executeStep(options: ExecuteStepOptions): Promise<StepOutc
     return fresh(decided.value.decision);
   }
 
-  const lock = acquireStepLock(project.stateDir, step.id);
-  if ('owner' in lock)
+  const attempt = await acquireStepLock(project.stateDir, step.id);
+  if (!attempt.ok) return failed(attempt.error);
+  if (!('held' in attempt.value))
     return failed([
-      { reason: 'locked', message: `another kiwibox (pid ${lock.owner}) is running '${step.id}'` },
+      { reason: 'locked', message: `another kiwibox (pid ${attempt.value.owner}) is running '${step.id}'` },
     ]);
+  const lock = attempt.value.held;
   try {
     decided = await decideStep(options, executor);
     if (!decided.ok) return failed(decided.error);
@@ -181,6 +184,6 @@ export async function executeStep(options: ExecuteStepOptions): Promise<StepOutc
     emit({ type: 'step-succeeded', step: step.id, kind: step.kind, durationMs: Date.now() - started });
     return { status: 'ok', outputs: recordedOutputs(record, project.dir), token: upstreamToken(record) };
   } finally {
-    lock.release();
+    await lock.release();
   }
 }

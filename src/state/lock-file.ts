@@ -1,11 +1,12 @@
 /**
- * A small inter-process lock file: created with O_EXCL (`wx`), holding the owner's pid and process
- * start time. A lock whose owner is gone (or whose pid was reused by another process) is stale and
- * broken. Works between processes and between callers in one process alike.
+ * The one inter-process lock file (box store, host box, steps): the owner's pid and process start
+ * time, written to a temp file first and linked into place, so a lock is never seen half-written.
+ * A lock whose owner is gone (or whose pid was reused by another process) is stale and broken
+ * without stealing a live lock that replaced it. Works between processes and callers in one process.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, open, readFile, rename, unlink } from 'node:fs/promises';
+import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { pidAlive } from '../core/fs.js';
 import { errorMessage, failWith, ok, type Result } from '../core/result.js';
 
@@ -79,48 +80,65 @@ export interface Lock {
   release(): Promise<void>;
 }
 
-/** Waits until `path` can be created exclusively, then holds it. Fails only when aborted or on I/O errors. */
-export async function acquireLock(path: string, options: LockOptions = {}): Promise<Result<Lock>> {
+/** Held, or busy with the live owner's pid. */
+export type LockAttempt = { readonly held: Lock } | { readonly owner: number };
+
+function heldLock(path: string): Lock {
+  let held = true;
+  return {
+    async release() {
+      if (!held) return;
+      held = false;
+      await unlink(path).catch(() => undefined);
+    },
+  };
+}
+
+/** One attempt without waiting: takes the lock (breaking a stale one) or names its live owner. */
+export async function tryLock(path: string): Promise<Result<LockAttempt>> {
   const me = JSON.stringify({ pid: process.pid, start: startTime(process.pid) });
+  const temp = `${path}.new-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await writeFile(temp, me);
+  } catch (error) {
+    return failWith({ reason: 'lock-error', message: `cannot create lock ${path}: ${errorMessage(error)}` });
+  }
+  try {
+    for (;;) {
+      try {
+        await link(temp, path);
+        return ok({ held: heldLock(path) });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+          return failWith({
+            reason: 'lock-error',
+            message: `cannot create lock ${path}: ${errorMessage(error)}`,
+          });
+        }
+      }
+      const text = await readFile(path, 'utf8').catch(() => undefined);
+      if (text === undefined) continue; // Released between link and read.
+      const owner = parseOwner(text);
+      if (owner && alive(owner)) return ok({ owner: owner.pid });
+      // Gone, reused, or not ours to read (locks are linked whole, so never half-written): stale.
+      await breakStale(path, text);
+    }
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+}
+
+/** Waits until the lock is ours. Fails only when aborted or on I/O errors. */
+export async function acquireLock(path: string, options: LockOptions = {}): Promise<Result<Lock>> {
   let waited = false;
-  let garbled = 0;
   for (;;) {
     if (options.signal?.aborted)
       return failWith({ reason: 'cancelled', message: `gave up waiting for lock ${path}` });
-    try {
-      const handle = await open(path, 'wx');
-      try {
-        await handle.writeFile(me);
-      } finally {
-        await handle.close();
-      }
-      let held = true;
-      return ok({
-        async release() {
-          if (!held) return;
-          held = false;
-          await unlink(path).catch(() => undefined);
-        },
-      });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        return failWith({
-          reason: 'lock-error',
-          message: `cannot create lock ${path}: ${errorMessage(error)}`,
-        });
-      }
-    }
-    const text = await readFile(path, 'utf8').catch(() => undefined);
-    if (text === undefined) continue; // Released between open and read.
-    const owner = parseOwner(text);
-    // An unparsable file may be one being written right now: only break it once it stays so (~2 s).
-    garbled = owner === undefined ? garbled + 1 : 0;
-    if (owner === undefined ? garbled < 10 : alive(owner)) {
-      if (!waited && owner) options.onWait?.(owner.pid);
-      waited = true;
-      await sleep(options.pollMs ?? 200, options.signal);
-      continue;
-    }
-    await breakStale(path, text);
+    const attempt = await tryLock(path);
+    if (!attempt.ok) return attempt;
+    if ('held' in attempt.value) return ok(attempt.value.held);
+    if (!waited) options.onWait?.(attempt.value.owner);
+    waited = true;
+    await sleep(options.pollMs ?? 200, options.signal);
   }
 }

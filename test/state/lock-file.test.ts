@@ -1,9 +1,14 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireLock } from '../../src/boxes/lock.js';
+import { acquireStepLock } from '../../src/state/lock.js';
+import { acquireLock } from '../../src/state/lock-file.js';
+
+const execFileAsync = promisify(execFile);
 
 let dir: string;
 beforeEach(() => {
@@ -116,5 +121,40 @@ describe('store lock between processes', () => {
     expect(lock.ok).toBe(true);
     expect(JSON.parse(readFileSync(path, 'utf8')).pid).toBe(process.pid);
     if (lock.ok) await lock.value.release();
+  });
+});
+
+describe('step lock', () => {
+  const compiled = fileURLToPath(new URL('../../dist/state/lock.js', import.meta.url));
+  const child = fileURLToPath(new URL('../fixtures/step-lock-child.mjs', import.meta.url));
+
+  it('names the live owner and is free again after release', async () => {
+    const first = await acquireStepLock(dir, 'a');
+    expect(first.ok && 'held' in first.value).toBe(true);
+    const second = await acquireStepLock(dir, 'a');
+    // Our own pid: a second caller in one process is refused as another process would be.
+    expect(second.ok && second.value).toEqual({ owner: process.pid });
+    if (first.ok && 'held' in first.value) await first.value.held.release();
+    const third = await acquireStepLock(dir, 'a');
+    expect(third.ok && 'held' in third.value).toBe(true);
+  });
+
+  // The old step lock read the owner's pid after a failed create and crashed with ENOENT when the
+  // owner released in between; it also broke a lock whose pid was not written yet.
+  it('never crashes or lets two holders overlap when processes race for it', async () => {
+    const log = join(dir, 'log');
+    const runs = Array.from({ length: 4 }, () =>
+      execFileAsync(process.execPath, [child, compiled, dir, log, '200']).then(
+        () => 0,
+        (error: { code?: number; stderr?: string }) => `${error.code}: ${error.stderr}`,
+      ),
+    );
+    expect(await Promise.all(runs)).toEqual([0, 0, 0, 0]);
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    expect(lines.length).toBeGreaterThan(8);
+    for (let i = 0; i < lines.length; i += 2) {
+      expect([lines[i], lines[i + 1]]).toEqual([lines[i], `-${lines[i]?.slice(1)}`]);
+      expect(lines[i]?.startsWith('+')).toBe(true);
+    }
   });
 });
