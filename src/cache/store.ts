@@ -51,7 +51,12 @@ export interface CacheStore {
    * a mismatch is a failure and leaves no file, whatever the server said.
    */
   fetchBlob(
-    options: StoreCallOptions & { readonly blob: BlobRef; readonly file: string },
+    options: StoreCallOptions & {
+      readonly blob: BlobRef;
+      readonly file: string;
+      /** The namespace of the entry naming the blob (an OCI registry keeps blobs per repository). */
+      readonly namespace?: string;
+    },
   ): Promise<Result<void>>;
   /** Uploads `file` as the blob `blob` (its digest and size already computed). */
   pushBlob(
@@ -61,6 +66,8 @@ export interface CacheStore {
   writeEntry(
     options: StoreCallOptions & { readonly namespace: string; readonly entry: CacheEntry },
   ): Promise<Result<void>>;
+  /** Releases connections (end of a run). */
+  close?(): Promise<void>;
   /** Removes an entry where the server allows deletes (`cache prune`); absent when it cannot. */
   deleteEntry?(
     options: StoreCallOptions & { readonly namespace: string; readonly key: string },

@@ -35,6 +35,10 @@ export function buildProgram(): Command {
     .option('--keep-going', 'keep starting independent steps after a failure')
     .option('--force', 'run steps even when fresh')
     .addOption(new Option('--reporter <name>', 'output style').choices(['plain', 'status', 'ndjson']))
+    .option('--cache <store>', 'team cache: a registry repository or http(s) URL (env KIWIBOX_CACHE)')
+    .option('--cache-mode <mode>', 'read-write, read-only or off (env KIWIBOX_CACHE_MODE)')
+    .option('--cache-key-file <file>', 'signing key for cache writes (env KIWIBOX_CACHE_KEY_FILE)')
+    .option('--cache-namespace <name>', 'write the cache under this namespace, e.g. pr-123')
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (s) => out.print(s.trimEnd()), writeErr: (s) => out.error(s.trimEnd()) });
@@ -124,6 +128,20 @@ export function buildProgram(): Command {
       .description('internal: run one step inside a Slurm job')
       .argument('<request>'),
     async (request: string) => (await import('./commands/slurm-step.js')).slurmStepCommand(request, out),
+  );
+  const cache = program.command('cache').description('the team cache (docs/cache.md)');
+  onAction(
+    cache
+      .command('keygen')
+      .description('make an ed25519 key pair: the secret into FILE (mode 0600), the public key printed')
+      .argument('<name>', 'key name, e.g. ci-1')
+      .argument('<file>', 'where the secret key goes'),
+    async (name: string, file: string) =>
+      (await import('./commands/cache.js')).keygenCommand({ name, file, out }),
+  );
+  onAction(
+    cache.command('status').description('show the team cache the project and flags configure'),
+    async (_o, cmd: Command) => (await import('./commands/cache.js')).statusCommand(global(cmd), out),
   );
   return program;
 }

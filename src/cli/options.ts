@@ -3,6 +3,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import type { CacheFlags } from '../cache/settings.js';
 import type { ReporterName } from '../reporters/reporter.js';
 
 export interface GlobalOptions {
@@ -13,6 +14,8 @@ export interface GlobalOptions {
   readonly keepGoing: boolean;
   readonly force: boolean;
   readonly reporter?: ReporterName;
+  /** Team cache overrides (`--cache`, `--cache-mode`, `--cache-key-file`, `--cache-namespace`). */
+  readonly cache: CacheFlags;
 }
 
 export interface RawGlobalOptions {
@@ -22,6 +25,10 @@ export interface RawGlobalOptions {
   keepGoing?: boolean;
   force?: boolean;
   reporter?: ReporterName;
+  cache?: string;
+  cacheMode?: string;
+  cacheKeyFile?: string;
+  cacheNamespace?: string;
 }
 
 export function globalOptions(raw: RawGlobalOptions): GlobalOptions {
@@ -33,6 +40,12 @@ export function globalOptions(raw: RawGlobalOptions): GlobalOptions {
     keepGoing: raw.keepGoing ?? false,
     force: raw.force ?? false,
     reporter: raw.reporter,
+    cache: {
+      ...(raw.cache !== undefined ? { store: raw.cache } : {}),
+      ...(raw.cacheMode !== undefined ? { mode: raw.cacheMode } : {}),
+      ...(raw.cacheKeyFile !== undefined ? { keyFile: resolve(cwd, raw.cacheKeyFile) } : {}),
+      ...(raw.cacheNamespace !== undefined ? { namespace: raw.cacheNamespace } : {}),
+    },
   };
 }
 

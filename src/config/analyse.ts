@@ -9,6 +9,7 @@ import type { Project } from '../core/model.js';
 import { type Failure, fail, ok, type Result } from '../core/result.js';
 import { buildGraph, type StepGraph } from '../graph/graph.js';
 import { stateDirOf } from '../state/layout.js';
+import { cacheSection } from './cache-section.js';
 import { checkSteps, locateByFields } from './check-steps.js';
 import { findCycles } from './cycles.js';
 import { expandEnv } from './env.js';
@@ -63,6 +64,8 @@ export function analyse(options: {
   if (unset.length || schema.length) return fail([...unset, ...schema]);
 
   const dir = dirname(file);
+  const cache = cacheSection({ doc, file, value });
+  if (cache.failures.length) return fail(cache.failures);
   const drafts = draftSteps({ doc, file, dir, value });
   const { steps, failures } = resolveReferences(drafts);
   const graph = buildGraph(steps);
@@ -82,6 +85,7 @@ export function analyse(options: {
     steps,
     podman: podmanSettings({ value, dir }),
     ...(slurm.settings ? { slurm: slurm.settings } : {}),
+    ...(cache.section ? { cache: cache.section } : {}),
   };
   return ok({ project, graph, variables });
 }

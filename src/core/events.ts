@@ -27,6 +27,12 @@ export interface RunSummary {
   readonly fresh: number;
   readonly failed: number;
   readonly skipped: number;
+  /** Steps taken from the team cache instead of run (step-restored). */
+  readonly restored: number;
+  /** Bytes the team cache restores downloaded. */
+  readonly restoredBytes: number;
+  /** The recorded run times of the restored steps: what restoring saved. */
+  readonly savedMs: number;
   readonly durationMs: number;
   /** The first step that failed and where its full output is. */
   readonly firstFailure?: {

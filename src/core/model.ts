@@ -147,6 +147,26 @@ export interface SlurmSettings {
   readonly archConstraint: boolean;
 }
 
+/** A trusted ed25519 public key of the team cache (`name:base64`, the Nix form), where it was written. */
+export interface TrustedKey {
+  readonly name: string;
+  /** The raw 32-byte public key, base64. */
+  readonly key: string;
+  readonly location?: Location;
+}
+
+/** kiwibox.yaml `cache:` (docs/cache.md); flags and env override it at run time (src/cache/settings.ts). */
+export interface CacheSection {
+  /** `HOST[:PORT]/REPO` (an OCI registry repository) or an `http(s)://` URL. */
+  readonly store?: string;
+  readonly mode?: 'read-write' | 'read-only' | 'off';
+  readonly trustedKeys: readonly TrustedKey[];
+  /** Untrusted writers (pull requests) write here; readers without it never read it. */
+  readonly writeNamespace?: string;
+  /** Where `cache:` is written. */
+  readonly location?: Location;
+}
+
 export interface Project {
   /** Absolute path of kiwibox.yaml. */
   readonly file: string;
@@ -157,6 +177,8 @@ export interface Project {
   readonly podman: PodmanSettings;
   /** Set when kiwibox.yaml has a `slurm:` section. */
   readonly slurm?: SlurmSettings;
+  /** `cache:` as written; absent: no section. */
+  readonly cache?: CacheSection;
   /** Steps in declaration order. */
   readonly steps: ReadonlyMap<string, Step>;
 }

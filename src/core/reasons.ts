@@ -27,6 +27,10 @@ export const REASONS = {
     'invalid-image-tag': 'an image tag podman does not accept',
     'stash-name-missing': 'a stash whose image name is neither given nor found in its root',
     'bad-registry': 'a malformed registry setting',
+    'bad-cache-key':
+      'a team cache key (trusted key or signing key) that does not parse or that others can read',
+    'bad-cache-setting':
+      'a malformed team cache setting (store, mode, namespace) in kiwibox.yaml, a flag or a variable',
     'missing-option': 'a required option of a compatibility command is missing',
     'conflicting-option':
       'a compatibility command given the same setting twice (e.g. --type before and after it)',
@@ -142,6 +146,12 @@ export const REASONS = {
     'slurm-time-limit': "the step's Slurm job ran out of its time limit",
     'slurm-job-failed': "the step's Slurm job ended without a result from kiwibox on the node",
     'slurm-result-unreadable': 'the result the node wrote for the step cannot be read',
+  },
+  cache: {
+    'cache-store-unsupported': 'a team cache store this build of kiwibox cannot use',
+    'cache-http': 'the team cache server answered with an error or not at all',
+    'cache-digest-mismatch': 'a team cache blob whose size or digest is not what its entry says',
+    'cache-io': 'a local file of the team cache cannot be read or written',
   },
   boot: {
     'bad-pattern': 'a boot test pattern that is not a valid /regex/',

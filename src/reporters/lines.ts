@@ -20,6 +20,11 @@ function summaryLines(summary: RunSummary, options: LineOptions): string[] {
   const parts = [
     `${summary.succeeded} ran`,
     `${summary.fresh} fresh`,
+    ...(summary.restored
+      ? [
+          `${summary.restored} restored (${formatBytes(summary.restoredBytes)}, saved ${formatDuration(summary.savedMs)})`,
+        ]
+      : []),
     `${summary.failed} failed`,
     `${summary.skipped} skipped`,
   ];

@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TeamCache } from '../cache/team-cache.js';
 import type { Emit } from '../core/events.js';
 import type { ExecutorContext, ExecutorLookup, StepExecutor, StepOutputs } from '../core/executor.js';
 import type { Project, Step } from '../core/model.js';
@@ -42,6 +43,8 @@ export interface ExecuteStepOptions {
   readonly force: boolean;
   readonly signal: AbortSignal;
   readonly emit: Emit;
+  /** The team cache (src/cache): tried before running, written after success. */
+  readonly teamCache?: TeamCache;
 }
 
 function decideStep(options: ExecuteStepOptions, executor: StepExecutor): Promise<Result<Decided>> {
@@ -159,8 +162,48 @@ export async function executeStep(options: ExecuteStepOptions): Promise<StepOutc
     const { decision, inputStats, digests } = decided.value;
     if (decision.kind !== 'run') return fresh(decision);
     const { fingerprint } = decision;
-    emit({ type: 'step-started', step: step.id, kind: step.kind, reasons: decision.reasons });
     await dropRecord(project.stateDir, step.id);
+    const record = (outputs: StepOutputs, durationMs: number) =>
+      writeRecord({
+        stateDir: project.stateDir,
+        projectDir: project.dir,
+        id: step.id,
+        fingerprint,
+        hash: decision.hash,
+        outputs,
+        cache: options.services.cache,
+        durationMs,
+        inputStats,
+        digests,
+      });
+    const { teamCache } = options;
+    if (teamCache && !options.force) {
+      const restored = await teamCache.restore({
+        step,
+        project,
+        key: decision.hash,
+        signal: options.signal,
+        emit,
+      });
+      if (restored) {
+        const written = await record(restored.outputs, restored.savedMs);
+        emit({
+          type: 'step-restored',
+          step: step.id,
+          kind: step.kind,
+          durationMs: Date.now() - started,
+          bytes: restored.bytes,
+          savedMs: restored.savedMs,
+          store: teamCache.store.name,
+        });
+        return {
+          status: 'ok',
+          outputs: recordedOutputs(written, project.dir),
+          token: upstreamToken(written),
+        };
+      }
+    }
+    emit({ type: 'step-started', step: step.id, kind: step.kind, reasons: decision.reasons });
     const log = new StepLog(project.stateDir, step.id);
     const result = await runExecutor(options, executor, log);
     if (!result.ok) {
@@ -169,20 +212,10 @@ export async function executeStep(options: ExecuteStepOptions): Promise<StepOutc
       return failed(result.error, log.path);
     }
     await log.close();
-    const record = await writeRecord({
-      stateDir: project.stateDir,
-      projectDir: project.dir,
-      id: step.id,
-      fingerprint,
-      hash: decision.hash,
-      outputs: result.value,
-      cache: options.services.cache,
-      durationMs: Date.now() - started,
-      inputStats,
-      digests,
-    });
+    const written = await record(result.value, Date.now() - started);
     emit({ type: 'step-succeeded', step: step.id, kind: step.kind, durationMs: Date.now() - started });
-    return { status: 'ok', outputs: recordedOutputs(record, project.dir), token: upstreamToken(record) };
+    await teamCache?.upload({ step, project, record: written, signal: options.signal, emit });
+    return { status: 'ok', outputs: recordedOutputs(written, project.dir), token: upstreamToken(written) };
   } finally {
     await lock.release();
   }

@@ -4,6 +4,7 @@
  * (unless keepGoing); no step starts after a dependency failed; an abort stops everything.
  */
 
+import type { TeamCache } from '../cache/team-cache.js';
 import type { Emit, RunSummary, SkipReason } from '../core/events.js';
 import type { ExecutorLookup, StepOutputs } from '../core/executor.js';
 import type { Project, Step } from '../core/model.js';
@@ -24,6 +25,8 @@ export interface RunOptions {
   readonly force: boolean;
   /** Ctrl-C: running steps are cancelled, nothing new starts. */
   readonly signal: AbortSignal;
+  /** The team cache (src/cache), if one is configured. */
+  readonly teamCache?: TeamCache;
 }
 
 type State = 'pending' | 'running' | 'ok' | 'failed' | 'skipped';
@@ -35,7 +38,7 @@ export async function runSteps(options: RunOptions): Promise<RunSummary> {
   const state = new Map<string, State>(steps.map((s) => [s.id, 'pending']));
   const done = new Map<string, { outputs: StepOutputs; token: string }>();
   const running = new Map<string, Promise<void>>();
-  const counts = { succeeded: 0, fresh: 0, failed: 0, skipped: 0 };
+  const counts = { succeeded: 0, fresh: 0, failed: 0, skipped: 0, restored: 0, restoredBytes: 0, savedMs: 0 };
   let firstFailure: RunSummary['firstFailure'];
   let free = jobs;
   let stopStarting = false;
@@ -58,6 +61,11 @@ export async function runSteps(options: RunOptions): Promise<RunSummary> {
   const countEvents: Emit = (event) => {
     if (event.type === 'step-succeeded') counts.succeeded++;
     if (event.type === 'step-fresh') counts.fresh++;
+    if (event.type === 'step-restored') {
+      counts.restored++;
+      counts.restoredBytes += event.bytes;
+      counts.savedMs += event.savedMs;
+    }
     if (event.type === 'step-failed') {
       counts.failed++;
       firstFailure ??= { step: event.step, log: event.log, failures: event.failures as Failure[] };
@@ -93,6 +101,7 @@ export async function runSteps(options: RunOptions): Promise<RunSummary> {
       force: options.force,
       signal: options.signal,
       emit: countEvents,
+      ...(options.teamCache ? { teamCache: options.teamCache } : {}),
     }).then((outcome: StepOutcome) => {
       free += weight;
       running.delete(step.id);

@@ -29,6 +29,8 @@ export function stepDir(stateDir: string, id: string): string {
 export const recordFile = (stateDir: string, id: string) => join(stepDir(stateDir, id), 'record.json');
 export const stampFile = (stateDir: string, id: string) => join(stepDir(stateDir, id), 'stamp.json');
 export const lockFile = (stateDir: string, id: string) => join(stepDir(stateDir, id), 'lock');
+/** Where team cache blobs of a step are downloaded and checked before they move into place. */
+export const cacheStagingDir = (stateDir: string, id: string) => join(stepDir(stateDir, id), 'cache-staging');
 export const logsDir = (stateDir: string) => join(stateDir, 'logs');
 export const stepLogFile = (stateDir: string, id: string) => join(logsDir(stateDir), `${safe(id)}.log`);
 export const analysisFile = (stateDir: string) => join(stateDir, 'analysis.json');

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { openTeamCache } from '../../cache/team-cache.js';
 import type { ExecutorLookup } from '../../core/executor.js';
 import type { Project, Step } from '../../core/model.js';
 import type { Failure } from '../../core/result.js';
@@ -36,6 +37,13 @@ export async function runProject(options: {
     reporter.close();
     process.exit(EXIT.interrupted);
   });
+  const cache = openTeamCache({ project, flags: global.cache, cwd: global.cwd });
+  if (!cache.ok) {
+    reporter.event({ type: 'diagnostics', failures: cache.error });
+    interrupt.dispose();
+    reporter.close();
+    return EXIT.badInput;
+  }
   try {
     const summary = await runSteps({
       project,
@@ -47,10 +55,12 @@ export async function runProject(options: {
       keepGoing: global.keepGoing,
       force: global.force,
       signal: interrupt.signal,
+      ...(cache.value ? { teamCache: cache.value } : {}),
     });
     if (summary.interrupted) return EXIT.interrupted;
     return summary.failed > 0 ? EXIT.failed : EXIT.ok;
   } finally {
+    await cache.value?.close();
     interrupt.dispose();
     reporter.close();
     if (options.logfile) await copyLogs({ stateDir: project.stateDir, order, to: options.logfile });
