@@ -12,6 +12,7 @@ const TITLES = {
   sharing: 'Sharing directories with a box',
   podman: 'Stashes and stacks (podman)',
   httpcache: 'Team cache over HTTP (/ac and /cas)',
+  cache: 'Team cache (OCI registry and shared)',
   boot: 'Boot tests',
 };
 
