@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { openTeamCache } from '../../cache/team-cache.js';
+import { openTeamCache, type TeamCache } from '../../cache/team-cache.js';
 import type { ExecutorLookup } from '../../core/executor.js';
 import type { Project, Step } from '../../core/model.js';
 import type { Failure } from '../../core/result.js';
@@ -26,6 +26,8 @@ export async function runProject(options: {
   readonly logfile?: string;
   /** `--profile FILE` (absolute): the run's timeline as a Chrome trace. */
   readonly profile?: string;
+  /** The team cache `run` opened (src/cache); compatibility commands run without one. */
+  readonly teamCache?: TeamCache;
 }): Promise<number> {
   const { project, global } = options;
   const order = options.order ?? topologicalOrder(project, buildGraph(project.steps));
@@ -37,13 +39,6 @@ export async function runProject(options: {
     reporter.close();
     process.exit(EXIT.interrupted);
   });
-  const cache = openTeamCache({ project, flags: global.cache, cwd: global.cwd });
-  if (!cache.ok) {
-    reporter.event({ type: 'diagnostics', failures: cache.error });
-    interrupt.dispose();
-    reporter.close();
-    return EXIT.badInput;
-  }
   try {
     const summary = await runSteps({
       project,
@@ -55,12 +50,12 @@ export async function runProject(options: {
       keepGoing: global.keepGoing,
       force: global.force,
       signal: interrupt.signal,
-      ...(cache.value ? { teamCache: cache.value } : {}),
+      ...(options.teamCache ? { teamCache: options.teamCache } : {}),
     });
     if (summary.interrupted) return EXIT.interrupted;
     return summary.failed > 0 ? EXIT.failed : EXIT.ok;
   } finally {
-    await cache.value?.close();
+    await options.teamCache?.close();
     interrupt.dispose();
     reporter.close();
     if (options.logfile) await copyLogs({ stateDir: project.stateDir, order, to: options.logfile });
@@ -92,12 +87,24 @@ export async function runCommand(
     return EXIT.badInput;
   }
   const { project, order } = session.value;
+  const cache = openTeamCache({ project, flags: global.cache, cwd: global.cwd });
+  if (!cache.ok) {
+    out.failures(cache.error);
+    return EXIT.badInput;
+  }
   const problem = await slurmProblem(project, order);
   if (problem) {
     out.failures([problem]);
+    await cache.value?.close();
     return EXIT.failed;
   }
-  return runProject({ project, order, global, ...(profile ? { profile } : {}) });
+  return runProject({
+    project,
+    order,
+    global,
+    ...(profile ? { profile } : {}),
+    ...(cache.value ? { teamCache: cache.value } : {}),
+  });
 }
 
 /** `--profile FILE` resolved like `--file` (against -C); false (after saying why) for a directory. */
