@@ -1,3 +1,4 @@
+import { openTeamCache } from '../cache/team-cache.js';
 import { type LoadedProject, loadProject } from '../config/load.js';
 import type { ExecutorLookup } from '../core/executor.js';
 import type { Failure } from '../core/result.js';
@@ -56,13 +57,23 @@ export async function planSession(options: {
     return undefined;
   }
   const { project, order, lookup, services } = session.value;
-  const planned = await planSteps({
-    project,
-    order,
-    lookup,
-    services,
-    force: options.force,
-    signal: new AbortController().signal,
-  });
-  return { session: session.value, planned };
+  const cache = openTeamCache({ project, flags: options.global.cache, cwd: options.global.cwd });
+  if (!cache.ok) {
+    options.out.failures(cache.error);
+    return undefined;
+  }
+  try {
+    const planned = await planSteps({
+      project,
+      order,
+      lookup,
+      services,
+      force: options.force,
+      signal: new AbortController().signal,
+      ...(cache.value ? { teamCache: cache.value } : {}),
+    });
+    return { session: session.value, planned };
+  } finally {
+    await cache.value?.close();
+  }
 }

@@ -3,6 +3,8 @@
  * dependency will run is reported as running too (its inputs are not known until then).
  */
 
+import { type Preview, previewRestore } from '../cache/preview.js';
+import type { TeamCache } from '../cache/team-cache.js';
 import type { RerunReason } from '../core/events.js';
 import type { ExecutorLookup } from '../core/executor.js';
 import type { Project, Step } from '../core/model.js';
@@ -18,6 +20,8 @@ export interface PlannedStep {
   readonly failures?: readonly Failure[];
   readonly fingerprint?: Fingerprint;
   readonly record?: LastRun;
+  /** For a step that would run, with a team cache: restored from it instead, or why not. */
+  readonly cache?: Preview;
 }
 
 export async function planSteps(options: {
@@ -27,6 +31,8 @@ export async function planSteps(options: {
   readonly services: FingerprintServices;
   readonly force: boolean;
   readonly signal: AbortSignal;
+  /** Look steps that would run up in the team cache (signature checked, nothing written). */
+  readonly teamCache?: TeamCache;
 }): Promise<PlannedStep[]> {
   const { project } = options;
   const tokens = new Map<string, string>();
@@ -74,7 +80,13 @@ export async function planSteps(options: {
     reasons.push(...decision.reasons.filter((r) => !(r.type === 'upstream-changed' && willRun.has(r.step))));
     if (decision.record) tokens.set(id, upstreamToken(decision.record));
     const action = reasons.length ? 'run' : 'fresh';
-    if (action === 'run') willRun.add(id);
+    // Only a step whose inputs are all known (no upstream will run) has a fingerprint to look up.
+    const cache =
+      action === 'run' && options.teamCache && !options.force && !step.deps.some((d) => willRun.has(d))
+        ? await previewRestore({ cache: options.teamCache, step, key: decision.hash, signal: options.signal })
+        : undefined;
+    if (cache?.restore) tokens.set(id, cache.token);
+    else if (action === 'run') willRun.add(id);
     planned.push({
       step: id,
       kind: step.kind,
@@ -82,6 +94,7 @@ export async function planSteps(options: {
       reasons,
       fingerprint: decision.kind === 'fresh-by-stamp' ? undefined : decision.fingerprint,
       record: decision.record,
+      ...(cache ? { cache } : {}),
     });
   }
   return planned;

@@ -6,7 +6,7 @@
  * writes, a dead registry only warns.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { TempProject } from '../support/project.js';
@@ -78,6 +78,18 @@ describe('team cache on an OCI registry', () => {
     expect((await tags('team/kiwibox-cache')).length).toBe(4);
 
     const b = await clone();
+    // plan looks up (signature checked) and writes nothing; image and post wait for their inputs.
+    const plan = await b.kiwibox(['plan', '--json']);
+    expect(plan.exitCode, String(plan.stderr)).toBe(0);
+    const planned = JSON.parse(String(plan.stdout)) as {
+      step: string;
+      cache?: { restore: boolean; keyName?: string };
+    }[];
+    expect(planned.find((p) => p.step === 'gen')?.cache).toMatchObject({ restore: true, keyName: 'ci-1' });
+    expect(planned.find((p) => p.step === 'base')?.cache).toMatchObject({ restore: true });
+    expect(existsSync(join(b.dir, '.kiwibox'))).toBe(false);
+    const why = await b.kiwibox(['why', 'gen']);
+    expect(why.stdout).toContain('would restore from cache (oci://');
     const before = sideLines(side).length;
     const second = await run(b);
     expect(second.exitCode, String(second.stderr)).toBe(0);
