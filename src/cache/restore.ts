@@ -5,7 +5,7 @@
  * so a crash in between leaves the step stale, never wrongly fresh). A stash's image is loaded into
  * podman and must come back with the recorded image id.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Emit } from '../core/events.js';
@@ -13,6 +13,7 @@ import type { StepOutputs } from '../core/executor.js';
 import type { Project, Step } from '../core/model.js';
 import { errorMessage, failWith, ok, type Result } from '../core/result.js';
 import { PodmanSession } from '../executors/podman/podman.js';
+import type { HashCache } from '../state/hash-cache.js';
 import { cacheStagingDir, stepLogFile } from '../state/layout.js';
 import { checkLayers, type EntryRecord, IMAGE_TYPE, LOG_TYPE, TITLE } from './entry.js';
 import type { BlobRef, CacheEntry, CacheStore } from './store.js';
@@ -67,6 +68,7 @@ export async function restoreEntry(options: {
   readonly project: Project;
   readonly signal: AbortSignal;
   readonly emit: Emit;
+  readonly hashes?: HashCache;
 }): Promise<Result<Restored>> {
   const { store, entry, step, project, signal, namespace } = options;
   const staging = cacheStagingDir(project.stateDir, step.id);
@@ -94,7 +96,7 @@ export async function restoreEntry(options: {
     }
     const problem = checkLayers(record, entry.layers);
     if (problem) return miss(problem);
-    const moves: [string, string][] = [];
+    const moves: [string, string, string][] = [];
     let log: string | undefined;
     let archive: string | undefined;
     for (const [i, layer] of entry.layers.entries()) {
@@ -106,16 +108,18 @@ export async function restoreEntry(options: {
         const path = layer.annotations?.[TITLE] ?? '';
         const target = insideProject(project.dir, path);
         if (!target) return miss(`output ${path} is outside the project`);
-        moves.push([file.value, target]);
+        moves.push([file.value, target, layer.digest]);
       }
     }
     if (archive) {
       const loaded = await loadImage({ project, step, archive, data: record.outputs.data, signal });
       if (!loaded.ok) return loaded;
     }
-    for (const [from, to] of moves) {
+    for (const [from, to, digest] of moves) {
       await mkdir(dirname(to), { recursive: true });
       await rename(from, to);
+      // Verified while downloading: the record need not read the file again.
+      options.hashes?.remember(to, statSync(to), digest.slice('sha256:'.length));
     }
     if (log) {
       const target = stepLogFile(project.stateDir, step.id);

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Emit } from '../core/events.js';
 import type { Project, Step } from '../core/model.js';
 import { type Failure, ok, type Result } from '../core/result.js';
+import type { HashCache } from '../state/hash-cache.js';
 import type { StepRecord } from '../state/record.js';
 import { notCacheable } from './entry.js';
 import { type Lookup, lookupEntry } from './lookup.js';
@@ -64,6 +65,8 @@ export class TeamCache {
     readonly key: string;
     readonly signal: AbortSignal;
     readonly emit: Emit;
+    /** Told the digests of restored files, so recording them reads nothing again. */
+    readonly hashes?: HashCache;
   }): Promise<Restored | undefined> {
     const { step, emit } = options;
     const wasDown = this.#down;
@@ -88,6 +91,7 @@ export class TeamCache {
       project: options.project,
       signal: options.signal,
       emit,
+      ...(options.hashes ? { hashes: options.hashes } : {}),
     });
     if (!restored.ok) {
       emit({ type: 'info', step: step.id, message: `cache miss: ${messages(restored.error)}` });

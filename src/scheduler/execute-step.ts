@@ -184,6 +184,7 @@ export async function executeStep(options: ExecuteStepOptions): Promise<StepOutc
         key: decision.hash,
         signal: options.signal,
         emit,
+        hashes: options.services.cache,
       });
       if (restored) {
         const written = await record(restored.outputs, restored.savedMs);

@@ -86,6 +86,12 @@ export class HashCache {
     return sha;
   }
 
+  /** Records a hash computed elsewhere (a download checked against its digest while it was written). */
+  remember(path: string, st: Stats, sha: string): void {
+    this.#entries.set(path, [st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs, sha]);
+    this.#dirty = true;
+  }
+
   async save(): Promise<void> {
     if (!this.#dirty) return;
     this.#dirty = false;
