@@ -140,6 +140,22 @@ export function buildProgram(): Command {
       (await import('./commands/cache.js')).keygenCommand({ name, file, out }),
   );
   onAction(
+    cache
+      .command('verify')
+      .description("check steps' entries as a restore would (signature, every digest), writing nothing")
+      .argument('[steps...]'),
+    async (steps: string[], _o, cmd: Command) =>
+      (await import('./commands/cache.js')).verifyCommand(global(cmd), steps, out),
+  );
+  onAction(
+    cache
+      .command('push')
+      .description('upload the entries of steps that are fresh here (read-write, signing key)')
+      .argument('[steps...]'),
+    async (steps: string[], _o, cmd: Command) =>
+      (await import('./commands/cache.js')).pushCommand(global(cmd), steps, out),
+  );
+  onAction(
     cache.command('status').description('show the team cache the project and flags configure'),
     async (_o, cmd: Command) => (await import('./commands/cache.js')).statusCommand(global(cmd), out),
   );
