@@ -3,8 +3,9 @@
  * repository, or the HTTP /ac + /cas backend.
  */
 import type { PodmanSettings } from '../core/model.js';
-import { failWith, ok, type Result } from '../core/result.js';
+import { ok, type Result } from '../core/result.js';
 import { insecureRegistry } from '../kiwi/registries-conf.js';
+import { openHttpStore } from './http-open.js';
 import { OciStore } from './oci-store.js';
 import type { CacheConfig } from './settings.js';
 import type { CacheStore } from './store.js';
@@ -15,12 +16,7 @@ export function openStore(options: {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }): Result<CacheStore> {
   const { address } = options.config;
-  if (address.kind === 'http') {
-    return failWith({
-      reason: 'cache-store-unsupported',
-      message: `${address.url}: the HTTP cache backend is not part of this build of kiwibox yet`,
-    });
-  }
+  if (address.kind === 'http') return openHttpStore({ url: address.url, env: options.env ?? process.env });
   return ok(
     new OciStore({
       registry: address.registry,

@@ -28,11 +28,11 @@ export interface RunSummary {
   readonly failed: number;
   readonly skipped: number;
   /** Steps taken from the team cache instead of run (step-restored). */
-  readonly restored: number;
+  readonly restored?: number;
   /** Bytes the team cache restores downloaded. */
-  readonly restoredBytes: number;
+  readonly restoredBytes?: number;
   /** The recorded run times of the restored steps: what restoring saved. */
-  readonly savedMs: number;
+  readonly savedMs?: number;
   readonly durationMs: number;
   /** The first step that failed and where its full output is. */
   readonly firstFailure?: {

@@ -148,7 +148,6 @@ export const REASONS = {
     'slurm-result-unreadable': 'the result the node wrote for the step cannot be read',
   },
   cache: {
-    'cache-store-unsupported': 'a team cache store this build of kiwibox cannot use',
     'cache-http': 'the team cache server answered with an error or not at all',
     'cache-digest-mismatch': 'a team cache blob whose size or digest is not what its entry says',
     'cache-io': 'a local file of the team cache cannot be read or written',

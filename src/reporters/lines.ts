@@ -22,7 +22,7 @@ function summaryLines(summary: RunSummary, options: LineOptions): string[] {
     `${summary.fresh} fresh`,
     ...(summary.restored
       ? [
-          `${summary.restored} restored (${formatBytes(summary.restoredBytes)}, saved ${formatDuration(summary.savedMs)})`,
+          `${summary.restored} restored (${formatBytes(summary.restoredBytes ?? 0)}, saved ${formatDuration(summary.savedMs ?? 0)})`,
         ]
       : []),
     `${summary.failed} failed`,
