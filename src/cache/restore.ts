@@ -25,6 +25,8 @@ export interface Restored {
   readonly bytes: number;
 }
 
+const PARALLEL_FETCHES = 4;
+
 const miss = (message: string) => failWith({ reason: 'cache-digest-mismatch', message });
 
 function insideProject(projectDir: string, path: string): string | undefined {
@@ -99,8 +101,17 @@ export async function restoreEntry(options: {
     const moves: [string, string, string][] = [];
     let log: string | undefined;
     let archive: string | undefined;
+    // A few blobs at a time: a build's disk and its side files need not wait for each other.
+    const fetched: Result<string>[] = [];
+    const queue = [...entry.layers.keys()];
+    const worker = async () => {
+      for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
+        fetched[i] = await fetch(entry.layers[i] as BlobRef, `layer-${i}`);
+      }
+    };
+    await Promise.all(Array.from({ length: PARALLEL_FETCHES }, worker));
     for (const [i, layer] of entry.layers.entries()) {
-      const file = await fetch(layer, `layer-${i}`);
+      const file = fetched[i] as Result<string>;
       if (!file.ok) return file;
       if (layer.mediaType === LOG_TYPE) log = file.value;
       else if (layer.mediaType === IMAGE_TYPE) archive = file.value;

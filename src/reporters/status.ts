@@ -45,6 +45,7 @@ export class StatusReporter implements Reporter {
         return;
       case 'step-fresh':
       case 'step-succeeded':
+      case 'step-restored':
       case 'step-failed':
       case 'step-skipped':
         this.#running.delete(event.step);
