@@ -194,7 +194,9 @@ try {
     const kinds = events.filter((e) => e.type === 'step-restored').map((e) => e.step);
     if (kinds.length !== 3) throw new Error(`expected 3 restored steps, got ${kinds.join(', ')}`);
     warm.push(restored.ms);
-    const big = events.find((e) => e.type === 'step-restored' && e.step === 'big');
+    // Throughput alone (as skopeo runs alone): a fresh clone restoring only the big step.
+    const only = clone({ host, publicText: key.publicText, repository });
+    const big = eventsOf(await kiwibox(only, ['run', 'big'])).find((e) => e.type === 'step-restored');
     restoreRates.push(big.bytes / big.durationMs);
     // skopeo copy of the same entry (manifest + blobs) to a dir.
     const tag = JSON.parse(

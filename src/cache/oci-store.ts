@@ -5,15 +5,12 @@
  * (`dev.kiwibox.sig.<keyname>`), so registries without the referrers API (Debian's 2.8) work.
  * A namespace is a sub-repository (`team/kiwibox-cache/pr-123`); '' is the repository itself.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { createReadStream } from 'node:fs';
 import type { Dispatcher } from 'undici';
 import { errorMessage, type Failure, fail, failWith, ok, type Result } from '../core/result.js';
 import { RegistryClient } from './oci-client.js';
 import type { BlobRef, CacheEntry, CacheStore, Digest } from './store.js';
+import { verifiedWrite } from './verified-write.js';
 
 export const ARTIFACT_TYPE = 'application/vnd.kiwibox.step.v1';
 const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
@@ -275,48 +272,6 @@ export class OciStore implements CacheStore {
       return response.statusCode === 202 || response.statusCode === 404
         ? ok(undefined)
         : fail(httpFailure(`deleting ${repo}:${options.key}`, response));
-    });
-  }
-}
-
-/**
- * Writes `source` to `file` through a temporary name, hashing as it goes; only a body of the
- * promised size and digest is renamed into place.
- */
-export async function verifiedWrite(options: {
-  readonly source: NodeJS.ReadableStream;
-  readonly blob: BlobRef;
-  readonly file: string;
-  readonly signal: AbortSignal;
-}): Promise<Result<void>> {
-  const { blob, file } = options;
-  const partial = `${file}.partial-${process.pid}`;
-  const hash = createHash('sha256');
-  let size = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      size += chunk.length;
-      hash.update(chunk);
-      done(null, chunk);
-    },
-  });
-  try {
-    await pipeline(options.source, counter, createWriteStream(partial), { signal: options.signal });
-    const digest = `sha256:${hash.digest('hex')}`;
-    if (size !== blob.size || digest !== blob.digest) {
-      await rm(partial, { force: true });
-      return failWith({
-        reason: 'cache-digest-mismatch',
-        message: `blob ${blob.digest}: got ${size} bytes with digest ${digest}, expected ${blob.size} bytes`,
-      });
-    }
-    await rename(partial, file);
-    return ok(undefined);
-  } catch (error) {
-    await rm(partial, { force: true });
-    return failWith({
-      reason: 'cache-http',
-      message: `fetching blob ${blob.digest}: ${errorMessage(error)}`,
     });
   }
 }
