@@ -1,57 +1,106 @@
-// bench/noop: a no-op run of a generated pipeline (1,000 tasks over 100,000 input files, all fresh)
-// against ninja on an equivalent build.ninja over the same files, in the same run.
-// Goal: kiwibox <= 1.5x ninja.   Usage: node bench/noop.mjs [--tasks N] [--files-per-task N] [--runs N]
+// bench/noop: no-op runs (everything fresh) of generated pipelines against ninja on an equivalent
+// build.ninja over the same files, in one go: for each glob shape (see gen-pipeline.mjs) kiwibox and
+// ninja alternate, and each reports the median wall time and the median CPU time (user + sys of the
+// child, from /usr/bin/time) with their ratios. Goal: kiwibox <= 1.5x ninja; every shape within
+// 1.2x of `star` (the single-directory fast path).
+//
+// Usage: node bench/noop.mjs [--tasks 1000] [--files-per-task 100] [--runs 11] [--shapes a,b]
+//        node bench/noop.mjs --quick        (100 tasks x 100 files, 7 runs)
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { generatePipeline } from './gen-pipeline.mjs';
+import { generateShape, SHAPES, SHARED_TASKS } from './gen-pipeline.mjs';
 
 const { values } = parseArgs({
   options: {
-    tasks: { type: 'string', default: '1000' },
+    quick: { type: 'boolean', default: false },
+    tasks: { type: 'string' },
     'files-per-task': { type: 'string', default: '100' },
-    runs: { type: 'string', default: '7' },
+    runs: { type: 'string' },
+    shapes: { type: 'string', default: SHAPES.join(',') },
     dir: { type: 'string', default: join(tmpdir(), 'kiwibox-bench-noop') },
   },
 });
-const tasks = Number(values.tasks);
+const tasks = Number(values.tasks ?? (values.quick ? 100 : 1000));
 const perTask = Number(values['files-per-task']);
-const runs = Number(values.runs);
-const dir = join(values.dir, `${tasks}x${perTask}`);
+const runs = Number(values.runs ?? (values.quick ? 7 : 11));
+const shapes = values.shapes.split(',');
+for (const s of shapes) if (!SHAPES.includes(s)) throw new Error(`unknown shape ${s} (${SHAPES})`);
 const bin = new URL('../bin/kiwibox.js', import.meta.url).pathname;
+const timeOut = join(mkdtempSync(join(tmpdir(), 'kiwibox-bench-time-')), 'time');
 
-const generate = () => generatePipeline({ dir, tasks, perTask });
-
-function time(cmd, args) {
+/** Runs cmd under /usr/bin/time: wall ms (hrtime) and CPU ms (user + sys of the child). */
+function time(dir, cmd, args) {
   const start = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', '-o', timeOut, cmd, ...args], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
-  return { ms, out: r.stdout.toString() };
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed in ${dir}: ${r.stderr}`);
+  const [user, sys] = readFileSync(timeOut, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
+  return { ms, cpu: (user + sys) * 1000, out: r.stdout.toString() };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (xs) => xs.map((x) => x.toFixed(0)).join(' ');
 
-generate();
-console.log(`bench/noop: ${tasks} tasks, ${tasks * perTask} input files in ${dir}`);
-const ninjaVersion = execFileSync('ninja', ['--version'], { encoding: 'utf8' }).trim();
-// Bring both up to date (ninja's own log, kiwibox's records and hash cache).
-time('ninja', ['-j', '2']);
-time('node', [bin, '--reporter', 'plain', '-j', '2', 'run']);
-const k = [];
-const n = [];
+console.log(
+  `bench/noop: ${tasks} tasks x ${perTask} files (${tasks * perTask} files), ${runs} runs per shape`,
+);
+console.log(
+  `ninja ${execFileSync('ninja', ['--version'], { encoding: 'utf8' }).trim()}, node ${process.version}`,
+);
+// All shapes first: linking a shape's files changes their ctime, which the others' records hold.
+const dirs = shapes.map((shape) => generateShape({ root: values.dir, shape, tasks, perTask }));
+const projects = shapes.map((shape, i) => {
+  const dir = dirs[i];
+  const steps = shape === 'shared' ? SHARED_TASKS : tasks;
+  // Bring both up to date (ninja's log, kiwibox's records), then one kiwibox no-op so that caches
+  // a first no-op writes (listings younger than their directories' timestamps) are in place.
+  time(dir, 'ninja', ['-j', '2']);
+  time(dir, 'node', [bin, '--reporter', 'plain', '-j', '2', 'run']);
+  time(dir, 'node', [bin, '--reporter', 'plain', 'run']);
+  return { shape, dir, steps, k: [], n: [] };
+});
 for (let i = 0; i < runs; i++) {
-  const kr = time('node', [bin, '--reporter', 'plain', 'run']);
-  if (!kr.out.includes(`0 ran, ${tasks} fresh`))
-    throw new Error(`kiwibox was not a no-op:\n${kr.out.slice(-500)}`);
-  k.push(kr.ms);
-  const nr = time('ninja', []);
-  if (!nr.out.includes('no work to do')) throw new Error(`ninja was not a no-op: ${nr.out}`);
-  n.push(nr.ms);
+  for (const p of projects) {
+    const kr = time(p.dir, 'node', [bin, '--reporter', 'plain', 'run']);
+    if (!kr.out.includes(`0 ran, ${p.steps} fresh`))
+      throw new Error(`kiwibox was not a no-op in ${p.dir}:\n${kr.out.slice(-500)}`);
+    p.k.push(kr);
+    const nr = time(p.dir, 'ninja', []);
+    if (!nr.out.includes('no work to do')) throw new Error(`ninja was not a no-op: ${nr.out}`);
+    p.n.push(nr);
+  }
 }
-const km = median(k);
-const nm = median(n);
-console.log(`ninja ${ninjaVersion}: median ${nm.toFixed(0)} ms   (${n.map((x) => x.toFixed(0)).join(' ')})`);
-console.log(`kiwibox:      median ${km.toFixed(0)} ms   (${k.map((x) => x.toFixed(0)).join(' ')})`);
-console.log(`ratio kiwibox/ninja: ${(km / nm).toFixed(2)}x  (goal <= 1.5x)`);
+const rows = projects.map((p) => {
+  const kw = median(p.k.map((r) => r.ms));
+  const kc = median(p.k.map((r) => r.cpu));
+  const nw = median(p.n.map((r) => r.ms));
+  const nc = median(p.n.map((r) => r.cpu));
+  return { ...p, kw, kc, nw, nc };
+});
+const star = rows.find((r) => r.shape === 'star');
+console.log('');
+console.log('shape     ninja wall/cpu ms   kiwibox wall/cpu ms   wall x   cpu x   cpu/wall   vs star (wall)');
+for (const r of rows) {
+  const vsStar = star ? `${(r.kw / star.kw).toFixed(2)}x` : '-';
+  console.log(
+    `${r.shape.padEnd(9)} ${`${r.nw.toFixed(0)} / ${r.nc.toFixed(0)}`.padStart(16)}   ` +
+      `${`${r.kw.toFixed(0)} / ${r.kc.toFixed(0)}`.padStart(19)}   ${(r.kw / r.nw).toFixed(2).padStart(6)}` +
+      `   ${(r.kc / r.nc).toFixed(2).padStart(5)}   ${(r.kc / r.kw).toFixed(2).padStart(8)}   ${vsStar}`,
+  );
+}
+console.log('');
+console.log('cpu/wall above 1.0 means kiwibox used more than one core for the no-op.');
+for (const r of rows) {
+  console.log(`${r.shape}: kiwibox wall ${fmt(r.k.map((x) => x.ms))} | cpu ${fmt(r.k.map((x) => x.cpu))}`);
+  console.log(
+    `${' '.repeat(r.shape.length)}  ninja   wall ${fmt(r.n.map((x) => x.ms))} | cpu ${fmt(r.n.map((x) => x.cpu))}`,
+  );
+}
+console.log('goals: wall x <= 1.5 against ninja; every shape <= 1.2x star');
+rmSync(join(timeOut, '..'), { recursive: true, force: true });
