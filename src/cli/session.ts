@@ -8,8 +8,9 @@ import type { FingerprintServices } from '../fingerprint/decide.js';
 import { selectSteps } from '../graph/graph.js';
 import type { Output } from '../reporters/output.js';
 import { type PlannedStep, planSteps } from '../scheduler/plan.js';
+import { DirListings } from '../state/dir-cache.js';
 import { HashCache } from '../state/hash-cache.js';
-import { hashCacheFile, toolsFile } from '../state/layout.js';
+import { dirCacheFile, hashCacheFile, toolsFile } from '../state/layout.js';
 import { ToolVersions } from '../state/tools.js';
 import type { GlobalOptions } from './options.js';
 
@@ -24,6 +25,7 @@ export function fingerprintServices(stateDir: string): FingerprintServices {
   return {
     cache: HashCache.load(hashCacheFile(stateDir)),
     tools: new ToolVersions(toolsFile(stateDir)),
+    listings: new DirListings(dirCacheFile(stateDir)),
   };
 }
 

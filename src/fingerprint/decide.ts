@@ -8,6 +8,7 @@ import type { RerunReason } from '../core/events.js';
 import type { StepExecutor, StepOutputs } from '../core/executor.js';
 import type { Project, Step } from '../core/model.js';
 import { fail, ok, type Result } from '../core/result.js';
+import type { DirListings } from '../state/dir-cache.js';
 import type { HashCache } from '../state/hash-cache.js';
 import {
   checkOutputs,
@@ -28,6 +29,8 @@ import { listInputs } from './list-inputs.js';
 export interface FingerprintServices {
   readonly cache: HashCache;
   readonly tools: ToolVersions;
+  /** Directory listings reused between runs (see state/dir-cache.ts). */
+  readonly listings: DirListings;
 }
 
 /** What a finished (or fresh) step passes to its dependents' fingerprints. */
@@ -79,7 +82,10 @@ async function probe(options: Options): Promise<Result<Probe>> {
 
 async function statedInputs(options: Options): Promise<StatedInput[]> {
   const { step, project, executor } = options;
-  return statInputs(await listInputs(executor.inputs(step, project), project.dir), project.dir);
+  return statInputs(
+    await listInputs(executor.inputs(step, project), project.dir, options.services.listings),
+    project.dir,
+  );
 }
 
 /**

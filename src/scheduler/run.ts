@@ -146,7 +146,8 @@ export async function runSteps(options: RunOptions): Promise<RunSummary> {
   for (const step of steps) {
     if (state.get(step.id) === 'pending') skip(step, options.signal.aborted ? 'aborted' : 'stopped');
   }
-  await Promise.all([options.services.cache.save(), options.services.tools.save()]);
+  const { cache, tools, listings } = options.services;
+  await Promise.all([cache.save(), tools.save(), listings.save()]);
   const summary: RunSummary = {
     ...counts,
     durationMs: Date.now() - started,

@@ -4,6 +4,7 @@
  *
  *   .kiwibox/analysis.json          the analysed project (config/analysis-cache.ts)
  *   .kiwibox/hash-cache.json        file hashes by stat (hash-cache.ts)
+ *   .kiwibox/dir-cache.json         directory listings by stat (dir-cache.ts)
  *   .kiwibox/tools.json             tool versions (tools.ts)
  *   .kiwibox/steps/<id>/record.json the last successful run (record.ts)
  *   .kiwibox/steps/<id>/stamp.json  its small summary for no-op runs (stamp.ts)
@@ -35,6 +36,7 @@ export const logsDir = (stateDir: string) => join(stateDir, 'logs');
 export const stepLogFile = (stateDir: string, id: string) => join(logsDir(stateDir), `${safe(id)}.log`);
 export const analysisFile = (stateDir: string) => join(stateDir, 'analysis.json');
 export const hashCacheFile = (stateDir: string) => join(stateDir, 'hash-cache.json');
+export const dirCacheFile = (stateDir: string) => join(stateDir, 'dir-cache.json');
 export const toolsFile = (stateDir: string) => join(stateDir, 'tools.json');
 export const kiwiCacheDir = (stateDir: string, id: string) => join(stateDir, 'kiwi-cache', safe(id));
 export const slurmRunDir = (stateDir: string, runId: string) => join(stateDir, 'slurm', safe(runId));
