@@ -44,12 +44,18 @@ export class InputMap {
         for (const name of ['config.kiwi', 'config.xml']) this.#configFiles.add(join(d, name));
       }
       for (const f of files) roots.add(f);
-      for (const g of spec.globs) roots.add(resolve(project.dir, picomatch.scan(g).base || '.'));
+      // `!pattern` excludes (not the extglob `!(…)`), as list-inputs reads them.
+      const exclude = (g: string) => g.startsWith('!') && !g.startsWith('!(');
+      const globs = spec.globs.filter((g) => !exclude(g));
+      const ignore = spec.globs.filter(exclude).map((g) => g.slice(1));
+      for (const g of globs) roots.add(resolve(project.dir, picomatch.scan(g).base || '.'));
       this.#matchers.push({
         id,
         dirs,
         files,
-        globs: spec.globs.length ? picomatch([...spec.globs], { dot: true }) : undefined,
+        globs: globs.length
+          ? picomatch(globs, { dot: true, ...(ignore.length ? { ignore } : {}) })
+          : undefined,
       });
     }
     this.roots = [...roots].sort();
