@@ -23,7 +23,7 @@ import {
 import type { ToolVersions } from '../state/tools.js';
 import { explainFingerprints } from './explain.js';
 import { fingerprintHash, makeFingerprint, normaliseConfig } from './fingerprint.js';
-import { hashInputs, inputsDigest, type StatedInput, statInputs } from './inputs.js';
+import { hashInputs, InputMemo, inputsDigest, type StatedInput, statInputs } from './inputs.js';
 import { listInputs } from './list-inputs.js';
 
 export interface FingerprintServices {
@@ -31,6 +31,8 @@ export interface FingerprintServices {
   readonly tools: ToolVersions;
   /** Directory listings reused between runs (see state/dir-cache.ts). */
   readonly listings: DirListings;
+  /** Inputs shared by several steps of one run (runSteps sets it). */
+  readonly inputs?: InputMemo;
 }
 
 /** What a finished (or fresh) step passes to its dependents' fingerprints. */
@@ -81,11 +83,14 @@ async function probe(options: Options): Promise<Result<Probe>> {
 }
 
 async function statedInputs(options: Options): Promise<StatedInput[]> {
-  const { step, project, executor } = options;
-  return statInputs(
-    await listInputs(executor.inputs(step, project), project.dir, options.services.listings),
-    project.dir,
-  );
+  const { step, project, executor, services } = options;
+  const spec = executor.inputs(step, project);
+  const key = services.inputs ? InputMemo.keyOf(spec) : '';
+  const known = services.inputs?.get(key);
+  if (known) return known;
+  const inputs = statInputs(await listInputs(spec, project.dir, services.listings), project.dir);
+  services.inputs?.set(key, inputs);
+  return inputs;
 }
 
 /**

@@ -41,11 +41,53 @@ export function statInputs(files: readonly string[], projectDir: string): Stated
 }
 
 /**
+ * Within one run, steps with the same InputSpec (tasks sharing an input tree) list and stat it once.
+ * Only specs that more than one step has are kept, and only until a step is about to run (or be
+ * restored): from then on anything may change, and every step lists and stats its own inputs.
+ */
+export class InputMemo {
+  readonly #shared: ReadonlySet<string>;
+  readonly #kept = new Map<string, StatedInput[]>();
+  #on = true;
+
+  /** `keys`: one key (see keyOf) per step of the run. */
+  constructor(keys: Iterable<string>) {
+    const seen = new Set<string>();
+    const shared = new Set<string>();
+    for (const key of keys) (seen.has(key) ? shared : seen).add(key);
+    this.#shared = shared;
+  }
+
+  static keyOf(spec: unknown): string {
+    return JSON.stringify(spec);
+  }
+
+  get(key: string): StatedInput[] | undefined {
+    return this.#on ? this.#kept.get(key) : undefined;
+  }
+
+  set(key: string, inputs: StatedInput[]): void {
+    if (this.#on && this.#shared.has(key)) this.#kept.set(key, inputs);
+  }
+
+  /** A step is about to change files: stop reusing listings and stats. */
+  disable(): void {
+    this.#on = false;
+    this.#kept.clear();
+  }
+}
+
+/** Digests of the inputs arrays InputMemo hands out more than once (arrays never change). */
+const digests = new WeakMap<readonly StatedInput[], string>();
+
+/**
  * A digest of what decides each input's hash short of reading it: the key, and the stat of a
  * regular file (the stat that vouches for its hash, see hashInputs), a link's target, a special
  * file's mode, or its absence. Equal digests mean equal `files` in the fingerprint.
  */
 export function inputsDigest(inputs: readonly StatedInput[]): string {
+  const known = digests.get(inputs);
+  if (known !== undefined) return known;
   const numbers = new Float64Array(inputs.length * 5);
   // NUL never occurs in a path or a link target: the encoding is unambiguous.
   let text = '';
@@ -62,7 +104,9 @@ export function inputsDigest(inputs: readonly StatedInput[]): string {
     } else if (st.isSymbolicLink()) text += `${key}\0l${readlinkSync(path)}\0`;
     else text += `${key}\0s${st.mode}\0`;
   }
-  return createHash('sha256').update(text).update(numbers).digest('hex');
+  const digest = createHash('sha256').update(text).update(numbers).digest('hex');
+  digests.set(inputs, digest);
+  return digest;
 }
 
 const sameStat = (k: StatKey | undefined, st: Stats) =>

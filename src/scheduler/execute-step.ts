@@ -148,6 +148,8 @@ export async function executeStep(options: ExecuteStepOptions): Promise<StepOutc
     if (decided.value.staleStamp) await refreshStamp(options, decided.value);
     return fresh(decided.value.decision);
   }
+  // Files may change from here on: no step of this run reuses another's inputs any more.
+  options.services.inputs?.disable();
 
   const attempt = await acquireStepLock(project.stateDir, step.id);
   if (!attempt.ok) return failed(attempt.error);

@@ -10,6 +10,7 @@ import type { ExecutorLookup, StepOutputs } from '../core/executor.js';
 import type { Project, Step } from '../core/model.js';
 import type { Failure } from '../core/result.js';
 import { type FingerprintServices, upstreamToken } from '../fingerprint/decide.js';
+import { InputMemo } from '../fingerprint/inputs.js';
 import { readRecord, recordedOutputs } from '../state/record.js';
 import { executeStep, type StepOutcome } from './execute-step.js';
 
@@ -33,6 +34,11 @@ type State = 'pending' | 'running' | 'ok' | 'failed' | 'skipped';
 
 export async function runSteps(options: RunOptions): Promise<RunSummary> {
   const { project, emit, jobs } = options;
+  const specs = options.order.map((id) => {
+    const step = project.steps.get(id) as Step;
+    return InputMemo.keyOf(options.lookup(step)?.inputs(step, project));
+  });
+  const services = { ...options.services, inputs: new InputMemo(specs) };
   const started = Date.now();
   const steps = options.order.map((id) => project.steps.get(id) as Step);
   const state = new Map<string, State>(steps.map((s) => [s.id, 'pending']));
@@ -96,7 +102,7 @@ export async function runSteps(options: RunOptions): Promise<RunSummary> {
       step,
       project,
       lookup: options.lookup,
-      services: options.services,
+      services,
       upstream,
       force: options.force,
       signal: options.signal,
