@@ -44,26 +44,45 @@ function matcherFor(pattern: string): (name: string) => boolean {
   let match = matchers.get(pattern);
   if (!match) {
     const full = picomatch(pattern, MATCH);
-    const re = picomatch.makeRe(pattern, MATCH);
-    match = (name) => (name.includes('\\') ? full(name) : name === pattern || re.test(name));
+    const test = plainTest(pattern) ?? regexTest(pattern);
+    match = (name) => (name.includes('\\') ? full(name) : test(name));
     matchers.set(pattern, match);
   }
   return match;
 }
 
+function regexTest(pattern: string): (name: string) => boolean {
+  const re = picomatch.makeRe(pattern, MATCH);
+  return (name) => name === pattern || re.test(name);
+}
+
+// The commonest globs without a regex, read as picomatch reads them with `dot`: `**` is any path;
+// `**` + `/*.txt`, any path whose last name ends in `.txt`; `*.txt`, such a name without a slash.
+function plainTest(pattern: string): ((name: string) => boolean) | undefined {
+  if (pattern === '**') return () => true;
+  const suffix = /^(\*\*\/)?\*([^*?[\]{}()!+@\\/]*)$/.exec(pattern);
+  if (!suffix) return undefined;
+  const end = suffix[2] as string;
+  return suffix[1] ? (name) => name.endsWith(end) : (name) => name.endsWith(end) && !name.includes('/');
+}
+
+type Test = (relative: string) => boolean;
+
 /**
- * The regular files under `base` whose path relative to `cwd` matches, down to `depth` levels
- * below `base` (Infinity for `**` and for patterns whose segments cannot be counted).
+ * The regular files under `dir` whose path relative to the crawl's root matches, down to `depth`
+ * levels (Infinity for `**` and for patterns whose segments cannot be counted), skipping the
+ * directories `skipDir` names (relative to the root, as `rel` without its trailing slash).
  */
 function crawl(options: {
   readonly list: Lister;
   readonly dir: string;
   readonly rel: string;
   readonly depth: number;
-  readonly match: (relative: string) => boolean;
+  readonly match: Test;
+  readonly skipDir: Test | undefined;
   readonly out: string[];
 }): void {
-  const { list, dir, rel, depth, match, out } = options;
+  const { list, dir, rel, depth, match, skipDir, out } = options;
   const listing = list(dir, rel === '');
   if (!listing) return;
   const prefix = prefixOf(dir);
@@ -73,8 +92,8 @@ function crawl(options: {
     const type = types[i];
     if (type === 'f') {
       if (match(rel + name)) out.push(prefix + name);
-    } else if (type === 'd' && depth > 1) {
-      crawl({ list, dir: prefix + name, rel: `${rel}${name}/`, depth: depth - 1, match, out });
+    } else if (type === 'd' && depth > 1 && !skipDir?.(rel + name)) {
+      crawl({ ...options, dir: prefix + name, rel: `${rel}${name}/`, depth: depth - 1 });
     }
   }
 }
@@ -89,24 +108,46 @@ function depthOf(glob: string): number {
 const isExclude = (pattern: string) => pattern.startsWith('!') && !pattern.startsWith('!(');
 
 /**
+ * Exclude patterns (without their `!`) as tests: `dir/**` ones on directories, which are then not
+ * crawled at all (every file below would be excluded), the others on files.
+ */
+function excludeTests(patterns: readonly string[]): { dirs: Test | undefined; files: Test | undefined } {
+  const dirs = patterns.filter((p) => p.endsWith('/**')).map((p) => matcherFor(p.slice(0, -3)));
+  const files = patterns.filter((p) => !p.endsWith('/**')).map((p) => matcherFor(p));
+  const any = (tests: Test[]): Test | undefined => {
+    if (!tests.length) return undefined;
+    return tests.length === 1 ? (tests[0] as Test) : (rel) => tests.some((t) => t(rel));
+  };
+  return { dirs: any(dirs), files: any(files) };
+}
+
+/**
  * Absolute paths of the regular files under `cwd` matching any of `patterns` and none of the
  * `!pattern` excludes among them (symlinks are neither followed nor listed), as tinyglobby lists
  * them; through the listing cache when given one. Globs within one directory (`*.txt`) read just
- * that directory.
+ * that directory. `skipDir`: directories (relative to `cwd`) not to crawl.
  */
-export function globFiles(cwd: string, patterns: readonly string[], listings?: DirListings): string[] {
-  const list = listerFor(listings);
+export function globFiles(
+  cwd: string,
+  patterns: readonly string[],
+  options: { readonly listings?: DirListings | undefined; readonly skipDir?: Test | undefined } = {},
+): string[] {
+  const list = listerFor(options.listings);
   const found: string[] = [];
-  const excludes = patterns.filter(isExclude).map((p) => matcherFor(p.slice(1)));
+  const excludes = excludeTests(patterns.filter(isExclude).map((p) => p.slice(1)));
+  const outer = options.skipDir;
+  const skipDir =
+    outer && excludes.dirs ? (rel: string) => outer(rel) || !!excludes.dirs?.(rel) : (outer ?? excludes.dirs);
+  if (excludes.dirs?.('')) return [];
   for (const pattern of patterns) {
     if (isExclude(pattern)) continue;
     const match = matcherFor(pattern);
     const depth = /^\.\.?$/.test(pattern) ? 0 : depthOf(pattern);
-    crawl({ list, dir: cwd, rel: '', depth, match, out: found });
+    crawl({ list, dir: cwd, rel: '', depth, match, skipDir, out: found });
   }
-  const kept = excludes.length
-    ? found.filter((f) => !excludes.some((x) => x(f.slice(cwd.length + 1))))
-    : found;
+  const fileExcluded = excludes.files;
+  const prefix = prefixOf(cwd);
+  const kept = fileExcluded ? found.filter((f) => !fileExcluded(f.slice(prefix.length))) : found;
   return patterns.length > 1 ? [...new Set(kept)] : kept;
 }
 
@@ -126,38 +167,49 @@ export async function listInputs(
     walk(list, resolve(projectDir, dir), found);
     for (const f of found) files.add(f);
   }
+  const excludes = excludeTests(spec.globs.filter(isExclude).map((p) => p.slice(1)));
+  const prefix = prefixOf(projectDir);
+  const relativeOf = (f: string) => (f.startsWith(prefix) ? f.slice(prefix.length) : relative(projectDir, f));
+  /** `dir` (relative) or a directory above it named by a `dir/**` exclude. */
+  const dirExcluded = (dir: string) => {
+    const dirs = excludes.dirs;
+    if (!dirs) return false;
+    for (let i = dir.indexOf('/'); i >= 0; i = dir.indexOf('/', i + 1))
+      if (dirs(dir.slice(0, i))) return true;
+    return dirs(dir);
+  };
+  /** For paths not crawled: excluded by a file pattern or below an excluded directory. */
+  const excluded = (rel: string) =>
+    !!excludes.files?.(rel) || (rel.includes('/') && dirExcluded(rel.slice(0, rel.lastIndexOf('/'))));
   // Crawl from each pattern's static base: `src/5/*.txt` must not walk all of `src/`.
   const byBase = new Map<string, string[]>();
-  const excludes: ((relative: string) => boolean)[] = [];
   for (const pattern of spec.globs) {
-    if (isExclude(pattern)) {
-      excludes.push(matcherFor(pattern.slice(1)));
-      continue;
-    }
+    if (isExclude(pattern)) continue;
     const scan = picomatch.scan(pattern);
     if (!scan.isGlob) {
       const path = resolve(projectDir, pattern);
-      if (lstatSync(path, { throwIfNoEntry: false })?.isFile()) files.add(path);
+      if (lstatSync(path, { throwIfNoEntry: false })?.isFile() && !excluded(relativeOf(path)))
+        files.add(path);
       continue;
     }
     byBase.set(scan.base, [...(byBase.get(scan.base) ?? []), scan.glob]);
   }
   let found: string[] | undefined;
   for (const [base, patterns] of byBase) {
-    const crawled = globFiles(resolve(projectDir, base || '.'), patterns, listings);
+    const cwd = resolve(projectDir, base || '.');
+    const at = relativeOf(cwd);
+    // The base itself or a directory above it excluded: nothing below it counts.
+    if (at !== '' && dirExcluded(at)) continue;
+    const dirs = excludes.dirs;
+    const skipDir = dirs && ((rel: string) => dirs(at ? `${at}/${rel}` : rel));
+    let crawled = globFiles(cwd, patterns, { listings, skipDir });
+    const fileExcluded = excludes.files;
+    if (fileExcluded) crawled = crawled.filter((f) => !fileExcluded(relativeOf(f)));
     // The common case, one glob and nothing else, has no duplicates to drop.
     if (!files.size && byBase.size === 1) found = crawled;
     else for (const f of crawled) files.add(f);
   }
   found ??= [...files];
-  if (excludes.length) {
-    const prefix = prefixOf(projectDir);
-    const excluded = (f: string) => {
-      const rel = f.startsWith(prefix) ? f.slice(prefix.length) : relative(projectDir, f);
-      return excludes.some((x) => x(rel));
-    };
-    found = found.filter((f) => !excluded(f));
-  }
   // A single glob's files usually arrive sorted: checking is cheaper than sorting again.
   for (let i = 1; i < found.length; i++) {
     if ((found[i - 1] as string) > (found[i] as string)) return found.sort();

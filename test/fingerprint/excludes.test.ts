@@ -23,6 +23,15 @@ describe('input globs with excludes', () => {
       expect(await list(['src/**/*.txt', '!src/**/skip/**'])).toEqual(expected);
       expect(await list(['!src/**/skip/**', 'src/**/*.txt'])).toEqual(expected);
       expect(await list(['**/*.txt', '!src/**/skip/**', '!top.txt'])).toEqual(expected);
+      // Literal paths and whole bases under an excluded directory, file-name excludes.
+      expect(await list(['src/a/skip/y.txt', 'src/a/*.txt', '!src/a/skip/**'])).toEqual(['src/a/x.txt']);
+      expect(await list(['src/a/**', '!src/**'])).toEqual([]);
+      expect(await list(['src/**', '!**/w.txt', '!**/skip/**'])).toEqual(['src/a/x.txt']);
+      expect(await list(['src/**', '!src/a/skip/y.txt'])).toEqual([
+        'src/a/x.txt',
+        'src/b/skip/deeper/z.txt',
+        'src/b/w.txt',
+      ]);
       // An extglob `!(…)` is a pattern, not an exclude.
       expect(await list(['src/a/!(x).txt', 'top.txt'])).toEqual(['top.txt']);
     } finally {
