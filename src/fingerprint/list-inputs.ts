@@ -134,7 +134,8 @@ export function globFiles(
 ): string[] {
   const list = listerFor(options.listings);
   const found: string[] = [];
-  const excludes = excludeTests(patterns.filter(isExclude).map((p) => p.slice(1)));
+  const excluding = patterns.filter(isExclude);
+  const excludes = excludeTests(excluding.map((p) => p.slice(1)));
   const outer = options.skipDir;
   const skipDir =
     outer && excludes.dirs ? (rel: string) => outer(rel) || !!excludes.dirs?.(rel) : (outer ?? excludes.dirs);
@@ -148,7 +149,8 @@ export function globFiles(
   const fileExcluded = excludes.files;
   const prefix = prefixOf(cwd);
   const kept = fileExcluded ? found.filter((f) => !fileExcluded(f.slice(prefix.length))) : found;
-  return patterns.length > 1 ? [...new Set(kept)] : kept;
+  // Two patterns may list a file twice.
+  return patterns.length - excluding.length > 1 ? [...new Set(kept)] : kept;
 }
 
 /**
@@ -167,7 +169,8 @@ export async function listInputs(
     walk(list, resolve(projectDir, dir), found);
     for (const f of found) files.add(f);
   }
-  const excludes = excludeTests(spec.globs.filter(isExclude).map((p) => p.slice(1)));
+  const excludePatterns = spec.globs.filter(isExclude).map((p) => p.slice(1));
+  const excludes = excludeTests(excludePatterns);
   const prefix = prefixOf(projectDir);
   const relativeOf = (f: string) => (f.startsWith(prefix) ? f.slice(prefix.length) : relative(projectDir, f));
   /** `dir` (relative) or a directory above it named by a `dir/**` exclude. */
@@ -200,10 +203,17 @@ export async function listInputs(
     const at = relativeOf(cwd);
     // The base itself or a directory above it excluded: nothing below it counts.
     if (at !== '' && dirExcluded(at)) continue;
-    const dirs = excludes.dirs;
-    const skipDir = dirs && ((rel: string) => dirs(at ? `${at}/${rel}` : rel));
-    let crawled = globFiles(cwd, patterns, { listings, skipDir });
-    const fileExcluded = excludes.files;
+    // Excludes that start with the base apply below it as they are, each compiled once for all
+    // the steps that share its shape (`tree/7/**/skip/**` -> `**/skip/**` under `tree/7`).
+    const head = at === '' ? '' : `${at}/`;
+    const literal = !/[*?[\]{}()!+@\\]/.test(at);
+    const local = excludePatterns.filter((p) => literal && p.startsWith(head));
+    const outer = excludeTests(excludePatterns.filter((p) => !local.includes(p)));
+    const dirs = outer.dirs;
+    const skipDir = dirs && ((rel: string) => dirs(head + rel));
+    const own = [...patterns, ...local.map((p) => `!${p.slice(head.length)}`)];
+    let crawled = globFiles(cwd, own, { listings, skipDir });
+    const fileExcluded = outer.files;
     if (fileExcluded) crawled = crawled.filter((f) => !fileExcluded(relativeOf(f)));
     // The common case, one glob and nothing else, has no duplicates to drop.
     if (!files.size && byBase.size === 1) found = crawled;
