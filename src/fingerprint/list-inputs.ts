@@ -57,9 +57,12 @@ function regexTest(pattern: string): (name: string) => boolean {
 }
 
 // The commonest globs without a regex, read as picomatch reads them with `dot`: `**` is any path;
-// `**` + `/*.txt`, any path whose last name ends in `.txt`; `*.txt`, such a name without a slash.
+// `**` + `/*.txt`, any path whose last name ends in `.txt`; `*.txt`, such a name without a slash;
+// `**` + `/skip`, any path whose last name is `skip`.
 function plainTest(pattern: string): ((name: string) => boolean) | undefined {
   if (pattern === '**') return () => true;
+  const named = /^\*\*\/([^*?[\]{}()!+@\\/]+)$/.exec(pattern)?.[1];
+  if (named !== undefined) return (name) => name === named || name.endsWith(`/${named}`);
   const suffix = /^(\*\*\/)?\*([^*?[\]{}()!+@\\/]*)$/.exec(pattern);
   if (!suffix) return undefined;
   const end = suffix[2] as string;
@@ -170,12 +173,17 @@ export async function listInputs(
     for (const f of found) files.add(f);
   }
   const excludePatterns = spec.globs.filter(isExclude).map((p) => p.slice(1));
-  const excludes = excludeTests(excludePatterns);
+  // Compiled only if a path outside the crawls needs them (steps differ here: `tree/7/**`).
+  let all: ReturnType<typeof excludeTests> | undefined;
+  const excludes = () => {
+    all ??= excludeTests(excludePatterns);
+    return all;
+  };
   const prefix = prefixOf(projectDir);
   const relativeOf = (f: string) => (f.startsWith(prefix) ? f.slice(prefix.length) : relative(projectDir, f));
-  /** `dir` (relative) or a directory above it named by a `dir/**` exclude. */
-  const dirExcluded = (dir: string) => {
-    const dirs = excludes.dirs;
+  /** `dir` (relative) or a directory above it named by a `dir/**` exclude among `tests`. */
+  const dirExcluded = (dir: string, tests = excludes()) => {
+    const dirs = tests.dirs;
     if (!dirs) return false;
     for (let i = dir.indexOf('/'); i >= 0; i = dir.indexOf('/', i + 1))
       if (dirs(dir.slice(0, i))) return true;
@@ -183,7 +191,8 @@ export async function listInputs(
   };
   /** For paths not crawled: excluded by a file pattern or below an excluded directory. */
   const excluded = (rel: string) =>
-    !!excludes.files?.(rel) || (rel.includes('/') && dirExcluded(rel.slice(0, rel.lastIndexOf('/'))));
+    excludePatterns.length > 0 &&
+    (!!excludes().files?.(rel) || (rel.includes('/') && dirExcluded(rel.slice(0, rel.lastIndexOf('/')))));
   // Crawl from each pattern's static base: `src/5/*.txt` must not walk all of `src/`.
   const byBase = new Map<string, string[]>();
   for (const pattern of spec.globs) {
@@ -201,14 +210,15 @@ export async function listInputs(
   for (const [base, patterns] of byBase) {
     const cwd = resolve(projectDir, base || '.');
     const at = relativeOf(cwd);
-    // The base itself or a directory above it excluded: nothing below it counts.
-    if (at !== '' && dirExcluded(at)) continue;
     // Excludes that start with the base apply below it as they are, each compiled once for all
-    // the steps that share its shape (`tree/7/**/skip/**` -> `**/skip/**` under `tree/7`).
+    // the steps that share its shape (`tree/7/**/skip/**` -> `**/skip/**` under `tree/7`); they
+    // cannot name the base or a directory above it (globFiles checks the base itself).
     const head = at === '' ? '' : `${at}/`;
     const literal = !/[*?[\]{}()!+@\\]/.test(at);
     const local = excludePatterns.filter((p) => literal && p.startsWith(head));
     const outer = excludeTests(excludePatterns.filter((p) => !local.includes(p)));
+    // The base or a directory above it excluded: nothing below it counts.
+    if (at !== '' && dirExcluded(at, outer)) continue;
     const dirs = outer.dirs;
     const skipDir = dirs && ((rel: string) => dirs(head + rel));
     const own = [...patterns, ...local.map((p) => `!${p.slice(head.length)}`)];

@@ -41,6 +41,8 @@ describe('globFiles', () => {
     '*.TXT',
     'we ird*',
     '**/*.txt',
+    '**',
+    '**/deep.txt',
     '*/*.txt',
     '!*.txt',
     '\\*.txt',
