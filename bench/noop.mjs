@@ -85,9 +85,11 @@ const rows = projects.map((p) => {
 });
 const star = rows.find((r) => r.shape === 'star');
 console.log('');
-console.log('shape     ninja wall/cpu ms   kiwibox wall/cpu ms   wall x   cpu x   cpu/wall   vs star (wall)');
+console.log(
+  'shape     ninja wall/cpu ms   kiwibox wall/cpu ms   wall x   cpu x   cpu/wall   vs star wall/cpu',
+);
 for (const r of rows) {
-  const vsStar = star ? `${(r.kw / star.kw).toFixed(2)}x` : '-';
+  const vsStar = star ? `${(r.kw / star.kw).toFixed(2)}x / ${(r.kc / star.kc).toFixed(2)}x` : '-';
   console.log(
     `${r.shape.padEnd(9)} ${`${r.nw.toFixed(0)} / ${r.nc.toFixed(0)}`.padStart(16)}   ` +
       `${`${r.kw.toFixed(0)} / ${r.kc.toFixed(0)}`.padStart(19)}   ${(r.kw / r.nw).toFixed(2).padStart(6)}` +
@@ -95,7 +97,9 @@ for (const r of rows) {
   );
 }
 console.log('');
-console.log('cpu/wall above 1.0 means kiwibox used more than one core for the no-op.');
+console.log('wall x, cpu x: kiwibox / ninja. cpu/wall above 1.0: kiwibox used more than one core.');
+console.log('vs star: against the single-directory shape; dstar lists the same directories, nested has');
+console.log('21 directories per task where star has 1, shared lists the whole tree for each of its tasks.');
 for (const r of rows) {
   console.log(`${r.shape}: kiwibox wall ${fmt(r.k.map((x) => x.ms))} | cpu ${fmt(r.k.map((x) => x.cpu))}`);
   console.log(
