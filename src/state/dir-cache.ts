@@ -66,6 +66,8 @@ export class DirListings {
   #dirty = false;
   /** st_dev → are directory timestamps trusted there (one statfs per file system and process). */
   readonly #trust = new Map<number, boolean>();
+  /** Directories looked up in this process: what a save keeps when the rest has grown large. */
+  readonly #seen = new Set<string>();
   /** Directories actually read (for tests and benchmarks). */
   reads = 0;
 
@@ -114,6 +116,7 @@ export class DirListings {
     }
     const trusted = this.trusted(st.dev, dir);
     const entries = this.#entries;
+    this.#seen.add(dir);
     const known = trusted ? entries.get(dir) : undefined;
     if (known && same(known, st)) {
       if (typeof known[4] === 'string') known[4] = known[4] === '' ? [] : known[4].split('/');
@@ -132,7 +135,10 @@ export class DirListings {
     if (!this.#dirty || !this.#loaded) return;
     this.#dirty = false;
     const e: Record<string, Entry> = {};
+    // Directories gone or out of use stay until they outnumber the ones in use.
+    const prune = this.#loaded.size > 2 * this.#seen.size + 1000;
     for (const [dir, [dev, ino, m, c, names, types]] of this.#loaded) {
+      if (prune && !this.#seen.has(dir)) continue;
       // A name never contains a slash: joined, the listing is one string to parse, not many.
       e[dir] = [dev, ino, m, c, typeof names === 'string' ? names : names.join('/'), types];
     }
