@@ -88,7 +88,9 @@ async function statedInputs(options: Options): Promise<StatedInput[]> {
   const key = services.inputs ? InputMemo.keyOf(spec) : '';
   const known = services.inputs?.get(key);
   if (known) return known;
-  const inputs = statInputs(await listInputs(spec, project.dir, services.listings), project.dir);
+  const inputs = listInputs(spec, project.dir, services.listings).then((files) =>
+    statInputs(files, project.dir),
+  );
   services.inputs?.set(key, inputs);
   return inputs;
 }

@@ -47,7 +47,7 @@ export function statInputs(files: readonly string[], projectDir: string): Stated
  */
 export class InputMemo {
   readonly #shared: ReadonlySet<string>;
-  readonly #kept = new Map<string, StatedInput[]>();
+  readonly #kept = new Map<string, Promise<StatedInput[]>>();
   #on = true;
 
   /** `keys`: one key (see keyOf) per step of the run. */
@@ -62,11 +62,12 @@ export class InputMemo {
     return JSON.stringify(spec);
   }
 
-  get(key: string): StatedInput[] | undefined {
+  get(key: string): Promise<StatedInput[]> | undefined {
     return this.#on ? this.#kept.get(key) : undefined;
   }
 
-  set(key: string, inputs: StatedInput[]): void {
+  /** The listing as a promise: steps deciding side by side wait for the first one's. */
+  set(key: string, inputs: Promise<StatedInput[]>): void {
     if (this.#on && this.#shared.has(key)) this.#kept.set(key, inputs);
   }
 
