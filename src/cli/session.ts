@@ -72,6 +72,7 @@ export async function planSession(options: {
       services,
       force: options.force,
       signal: new AbortController().signal,
+      shareInputs: true,
       ...(cache.value ? { teamCache: cache.value } : {}),
     });
     return { session: session.value, planned };

@@ -10,6 +10,7 @@ import type { ExecutorLookup } from '../core/executor.js';
 import type { Project, Step } from '../core/model.js';
 import type { Failure } from '../core/result.js';
 import { type FingerprintServices, fingerprintAndDecide, upstreamToken } from '../fingerprint/decide.js';
+import { InputMemo } from '../fingerprint/inputs.js';
 import type { Fingerprint, LastRun } from '../state/record.js';
 
 export interface PlannedStep {
@@ -33,8 +34,22 @@ export async function planSteps(options: {
   readonly signal: AbortSignal;
   /** Look steps that would run up in the team cache (signature checked, nothing written). */
   readonly teamCache?: TeamCache;
+  /**
+   * Steps with the same inputs share one listing (InputMemo): only where nothing runs meanwhile
+   * (`plan`, `why`; not the watch, which may plan while a run writes).
+   */
+  readonly shareInputs?: boolean;
 }): Promise<PlannedStep[]> {
   const { project } = options;
+  const keys = options.shareInputs
+    ? options.order.map((id) => {
+        const step = project.steps.get(id) as Step;
+        return InputMemo.keyOf(options.lookup(step)?.inputs(step, project));
+      })
+    : [];
+  const services = options.shareInputs
+    ? { ...options.services, inputs: new InputMemo(keys) }
+    : options.services;
   const tokens = new Map<string, string>();
   const willRun = new Set<string>();
   const planned: PlannedStep[] = [];
@@ -62,7 +77,7 @@ export async function planSteps(options: {
       step,
       project,
       executor,
-      services: options.services,
+      services,
       upstream: tokens,
       force: options.force,
       signal: options.signal,

@@ -12,6 +12,7 @@
  * moment the listing started; a younger one is read again next time (and kept then).
  */
 import { type Dirent, lstatSync, readdirSync, readFileSync, type Stats, statfsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { writeFileAtomic } from '../core/fs.js';
 
 /** Entry types: `d` directory, `f` regular file, `o` anything else (symlink, fifo, socket, device). */
@@ -22,6 +23,8 @@ export interface Listing {
 
 /** Longer than any local file system's timestamp granularity (1 s on some, the kernel's tick on most). */
 export const RACY_MS = 2000;
+
+const FORMAT = 2;
 
 /**
  * statfs f_type of the file systems whose directory timestamps move with every entry change made
@@ -62,6 +65,8 @@ export function readListing(dir: string): Listing | undefined {
 
 export class DirListings {
   readonly #file: string;
+  /** Keys are paths relative to the project dir (`.kiwibox/..`) when inside it: a smaller file. */
+  readonly #base: string;
   #loaded: Map<string, Entry> | undefined;
   #dirty = false;
   /** st_dev → are directory timestamps trusted there (one statfs per file system and process). */
@@ -73,6 +78,7 @@ export class DirListings {
 
   constructor(file: string) {
     this.#file = file;
+    this.#base = `${dirname(dirname(file))}/`;
   }
 
   get #entries(): Map<string, Entry> {
@@ -80,7 +86,7 @@ export class DirListings {
       this.#loaded = new Map();
       try {
         const data = JSON.parse(readFileSync(this.#file, 'utf8')) as { v: number; e: Record<string, Entry> };
-        if (data.v === 1) this.#loaded = new Map(Object.entries(data.e));
+        if (data.v === FORMAT) this.#loaded = new Map(Object.entries(data.e));
       } catch {
         // No cache yet, or unreadable: start empty.
       }
@@ -110,14 +116,15 @@ export class DirListings {
     const startedMs = Date.now();
     // Stat before reading: a change between the two then shows as a moved timestamp next time.
     const st = follow ? statSync(dir, { throwIfNoEntry: false }) : lstatSync(dir, { throwIfNoEntry: false });
+    const key = dir.startsWith(this.#base) ? dir.slice(this.#base.length) : dir;
     if (!st?.isDirectory()) {
-      if (this.#loaded?.delete(dir)) this.#dirty = true;
+      if (this.#loaded?.delete(key)) this.#dirty = true;
       return undefined;
     }
     const trusted = this.trusted(st.dev, dir);
     const entries = this.#entries;
-    this.#seen.add(dir);
-    const known = trusted ? entries.get(dir) : undefined;
+    this.#seen.add(key);
+    const known = trusted ? entries.get(key) : undefined;
     if (known && same(known, st)) {
       if (typeof known[4] === 'string') known[4] = known[4] === '' ? [] : known[4].split('/');
       return { names: known[4], types: known[5] };
@@ -125,9 +132,9 @@ export class DirListings {
     const listing = readListing(dir);
     this.reads++;
     if (listing && trusted && Math.max(st.mtimeMs, st.ctimeMs) < startedMs - RACY_MS) {
-      entries.set(dir, [st.dev, st.ino, st.mtimeMs, st.ctimeMs, [...listing.names], listing.types]);
+      entries.set(key, [st.dev, st.ino, st.mtimeMs, st.ctimeMs, [...listing.names], listing.types]);
       this.#dirty = true;
-    } else if (entries.delete(dir)) this.#dirty = true;
+    } else if (entries.delete(key)) this.#dirty = true;
     return listing;
   }
 
@@ -142,7 +149,7 @@ export class DirListings {
       // A name never contains a slash: joined, the listing is one string to parse, not many.
       e[dir] = [dev, ino, m, c, typeof names === 'string' ? names : names.join('/'), types];
     }
-    await writeFileAtomic(this.#file, JSON.stringify({ v: 1, e }));
+    await writeFileAtomic(this.#file, JSON.stringify({ v: FORMAT, e }));
   }
 }
 
