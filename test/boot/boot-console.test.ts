@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { compilePatterns, DEFAULT_FAIL_ON, parsePattern } from '../../src/boot/patterns.js';
 import { ConsoleWatch, type WatchEvent } from '../../src/executors/boot/console-watch.js';
 
-function watch(expectations: string[], failOn: string[] = [...DEFAULT_FAIL_ON]) {
+function watch(expectations: string[], failOn: string[] = [...DEFAULT_FAIL_ON], failOnGraceMs?: number) {
   const lines: string[] = [];
   const events: WatchEvent[] = [];
   const w = new ConsoleWatch({
@@ -14,6 +14,7 @@ function watch(expectations: string[], failOn: string[] = [...DEFAULT_FAIL_ON]) 
     failOn: compilePatterns(failOn),
     onLine: (line) => lines.push(line),
     onEvent: (event) => events.push(event),
+    ...(failOnGraceMs === undefined ? {} : { failOnGraceMs }),
   });
   const feed = (...chunks: string[]) => {
     for (const chunk of chunks) w.feed(Buffer.from(chunk, 'utf8'));
@@ -76,6 +77,43 @@ describe('console watch', () => {
         kind: 'fail-on',
         pattern: 'Kernel panic - not syncing',
         line: '[    2.1] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)',
+      },
+    ]);
+  });
+
+  // Seen in the full suite: QEMU delivered the panic line in two chunks and the failure quoted only
+  // "Kernel panic - not syncing", without the reason.
+  it('quotes the whole fail-on line when it arrives in pieces', () => {
+    const { events, feed } = watch(['never']);
+    feed('[    1.975498] Kernel panic - not syncing');
+    expect(events).toEqual([]);
+    feed(': System is deadlocked on memory\r\n');
+    expect(events).toEqual([
+      {
+        kind: 'fail-on',
+        pattern: 'Kernel panic - not syncing',
+        line: '[    1.975498] Kernel panic - not syncing: System is deadlocked on memory',
+      },
+    ]);
+  });
+
+  it('reports a fail-on match in a line that never ends after the grace, or when flushed', async () => {
+    const late = watch(['never'], ['Dropping to debug shell'], 30);
+    late.feed('dracut: Dropping to debug shell.', '\r\ndracut:/# ');
+    const prompt = watch(['never'], ['dracut:/#'], 30);
+    prompt.feed('dracut:/# ');
+    expect(prompt.events).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(prompt.events).toEqual([{ kind: 'fail-on', pattern: 'dracut:/#', line: 'dracut:/#' }]);
+    expect(late.events).toHaveLength(1);
+    const flushed = watch(['never'], ['Kernel panic'], 60_000);
+    flushed.feed('Kernel panic - not syncing: Attempted to kill init!');
+    flushed.w.flush();
+    expect(flushed.events).toEqual([
+      {
+        kind: 'fail-on',
+        pattern: 'Kernel panic',
+        line: 'Kernel panic - not syncing: Attempted to kill init!',
       },
     ]);
   });

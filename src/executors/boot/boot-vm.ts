@@ -157,6 +157,7 @@ export async function boot(options: BootOptions): Promise<Result<BootRun>> {
     void child.exited.then(async () => {
       // The console's last bytes (a marker printed just before power-off) arrive before its close.
       await Promise.race([consoleClosed, new Promise((resolve) => setTimeout(resolve, 1000))]);
+      watch.flush();
       settle({ kind: 'exited' });
     });
     const result = await outcome;
