@@ -13,7 +13,7 @@ import { type Failure, fail, ok, type Result } from '../../core/result.js';
 import { runProcess } from '../../process/run.js';
 import { slurmRequestFile, slurmResultFile, slurmRunDir } from '../../state/layout.js';
 import { PROGRESS_MARK, readJobResult, writeJobFile } from './job-files.js';
-import { ACTIVE, cancelJob, finalJobState, type JobState } from './job-state.js';
+import { ACTIVE, cancelJob, finalJobState, type JobState, waitJobsGone } from './job-state.js';
 import type { Slots } from './slots.js';
 import { jobIdOf, srunArgv, srunLineShown } from './srun-argv.js';
 
@@ -117,6 +117,7 @@ async function submitAndWait(step: Step, ctx: ExecutorContext, run: SlurmRun): P
   const onAbort = () => {
     cancelling = cancelJob({ jobId, name: jobName, cwd: project.dir }).then(() => {
       setTimeout(() => kill.abort(), SRUN_GRACE_MS).unref();
+      return waitJobsGone({ name: jobName, cwd: project.dir });
     });
   };
   if (ctx.signal.aborted) onAbort();

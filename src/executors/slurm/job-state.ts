@@ -66,6 +66,27 @@ export async function cancelJob(options: {
   await runProcess({ argv: ['scancel', target], cwd: options.cwd });
 }
 
+/**
+ * Waits (up to `waitMs`) until no job of this name is left in the queue: after scancel a job stays
+ * COMPLETING while slurmd ends its processes, and kiwibox promises an empty queue when it exits.
+ */
+export async function waitJobsGone(options: {
+  readonly name: string;
+  readonly cwd: string;
+  readonly waitMs?: number;
+}): Promise<void> {
+  const until = Date.now() + (options.waitMs ?? 10_000);
+  for (;;) {
+    const listed = await runProcess({
+      argv: ['squeue', '--noheader', `--name=${options.name}`, '--format=%i'],
+      cwd: options.cwd,
+    });
+    if (listed.ok && listed.value.stdout.trim() === '') return;
+    if (Date.now() > until) return;
+    await sleep(200);
+  }
+}
+
 /** Undefined if the controller answers, else why not (for the check before a run). */
 export async function controllerProblem(cwd: string): Promise<string | undefined> {
   const ping = await runProcess({ argv: ['scontrol', 'ping'], cwd, timeoutMs: 30_000 });
