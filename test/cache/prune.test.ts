@@ -144,13 +144,33 @@ test('prune deletes only entries older than the cutoff, only in its namespace; d
 test('a registry that refuses deletes: exit 1 naming the store, nothing deleted', async () => {
   const p = await project(noDeletes.host, 'team/nodel');
   expect((await p.kiwibox(['cache', 'push', 'old'], env())).exitCode).toBe(0);
+  const oldKey = hashOf(p, 'old');
+  // A fingerprint-looking tag on a manifest that is not a kiwibox entry: kept, named, exit 1.
+  const base = `http://${noDeletes.host}/v2/team/nodel/manifests`;
+  const type = 'application/vnd.oci.image.manifest.v1+json';
+  const manifest = (await (await fetch(`${base}/${oldKey}`, { headers: { accept: type } })).json()) as object;
+  const stranger = 'd'.repeat(64);
+  const put = await fetch(`${base}/${stranger}`, {
+    method: 'PUT',
+    headers: { 'content-type': type },
+    body: JSON.stringify({ ...manifest, artifactType: 'application/vnd.example.other' }),
+  });
+  expect(put.status).toBe(201);
+  const dry = await p.kiwibox(['cache', 'prune', '--older-than', '1d', '--dry-run']);
+  expect(dry.exitCode).toBe(1);
+  expect(String(dry.stdout)).toContain(
+    `kept ${stranger}: cannot tell its age: team/nodel:${stranger} is not a kiwibox entry`,
+  );
+  expect(String(dry.stdout)).toContain(`would delete old ${oldKey}`);
+  expect(String(dry.stdout)).toContain('would prune 1 of 2 entries older than 1d');
+  expect(String(dry.stdout)).toContain('1 of unknown age kept');
   const pruned = await p.kiwibox(['cache', 'prune', '--older-than', '1d']);
   expect(pruned.exitCode).toBe(1);
   expect(String(pruned.stderr)).toContain(
     `error[cache-delete-refused]: oci://${noDeletes.host}/team/nodel does not allow deletes`,
   );
   expect(String(pruned.stdout)).not.toContain('deleted');
-  expect(await tags(noDeletes.host, 'team/nodel')).toEqual([hashOf(p, 'old')]);
+  expect(await tags(noDeletes.host, 'team/nodel')).toEqual([oldKey, stranger].sort());
 }, 120_000);
 
 test('the HTTP store cannot list: exit 1, no silent success; a bad duration is exit 2', async () => {
