@@ -5,10 +5,12 @@
  * (`dev.kiwibox.sig.<keyname>`), so registries without the referrers API (Debian's 2.8) work.
  * A namespace is a sub-repository (`team/kiwibox-cache/pr-123`); '' is the repository itself.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Dispatcher } from 'undici';
 import { errorMessage, type Failure, fail, failWith, ok, type Result } from '../core/result.js';
 import { RegistryClient } from './oci-client.js';
+import { deleteManifest, listTags } from './oci-prune.js';
 import type { BlobRef, CacheEntry, CacheStore, Digest } from './store.js';
 import { verifiedWrite } from './verified-write.js';
 
@@ -96,7 +98,8 @@ export class OciStore implements CacheStore {
         await response.body.dump();
         return fail(httpFailure(`reading ${repo}:${options.key}`, response));
       }
-      const manifest = (await response.body.json()) as Manifest;
+      const bytes = Buffer.from(await response.body.arrayBuffer());
+      const manifest = JSON.parse(bytes.toString('utf8')) as Manifest;
       if (manifest.artifactType !== ARTIFACT_TYPE || !manifest.config || !Array.isArray(manifest.layers)) {
         return failWith({ reason: 'cache-http', message: `${repo}:${options.key} is not a kiwibox entry` });
       }
@@ -112,6 +115,7 @@ export class OciStore implements CacheStore {
         layers: manifest.layers.map(blobRef),
         signatures,
         annotations,
+        revision: `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
       };
       return ok(entry);
     });
@@ -246,14 +250,23 @@ export class OciStore implements CacheStore {
     });
   }
 
-  deleteEntry(options: { signal: AbortSignal; namespace: string; key: string }) {
+  listEntries(options: { signal: AbortSignal; namespace: string }) {
     const repo = this.#repo(options.namespace);
-    const scope = `repository:${repo}:pull,push,delete`;
+    return guarded(`listing ${this.name} entries`, () =>
+      listTags({ client: this.#client, repo, signal: options.signal }),
+    );
+  }
+
+  deleteEntry(options: { signal: AbortSignal; namespace: string; key: string; revision?: string }) {
+    const repo = this.#repo(options.namespace);
+    const remove = (digest: string) =>
+      deleteManifest({ client: this.#client, store: this.name, repo, digest, signal: options.signal });
     return guarded(`deleting ${repo}:${options.key}`, async () => {
+      if (options.revision) return remove(options.revision);
       const head = await this.#client.send({
         method: 'HEAD',
         url: `/v2/${repo}/manifests/${options.key}`,
-        scope,
+        scope: `repository:${repo}:pull`,
         headers: { accept: MANIFEST_TYPE },
         signal: options.signal,
       });
@@ -262,16 +275,7 @@ export class OciStore implements CacheStore {
       if (head.statusCode === 404) return ok(undefined);
       if (head.statusCode !== 200 || typeof digest !== 'string')
         return fail(httpFailure(`finding ${repo}:${options.key}`, head));
-      const response = await this.#client.send({
-        method: 'DELETE',
-        url: `/v2/${repo}/manifests/${digest}`,
-        scope,
-        signal: options.signal,
-      });
-      await response.body.dump();
-      return response.statusCode === 202 || response.statusCode === 404
-        ? ok(undefined)
-        : fail(httpFailure(`deleting ${repo}:${options.key}`, response));
+      return remove(digest);
     });
   }
 }

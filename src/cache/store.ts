@@ -31,6 +31,12 @@ export interface CacheEntry {
   readonly signatures: Readonly<Record<string, string>>;
   /** Backend-neutral extra fields the cache layer adds (stored and returned as they are). */
   readonly annotations?: Readonly<Record<string, string>>;
+  /**
+   * Which stored version this is, where the store can name one (OCI: the manifest digest), so a
+   * delete removes exactly the version that was looked at, not one a writer put there since.
+   * Set by readEntry; never written.
+   */
+  readonly revision?: string;
 }
 
 export interface StoreCallOptions {
@@ -68,8 +74,18 @@ export interface CacheStore {
   ): Promise<Result<void>>;
   /** Releases connections (end of a run). */
   close?(): Promise<void>;
-  /** Removes an entry where the server allows deletes (`cache prune`); absent when it cannot. */
+  /**
+   * Removes an entry where the server allows deletes (`cache prune`); absent when it cannot. With
+   * `revision` (from readEntry) only that stored version goes. A server that refuses deletes is
+   * a `cache-delete-refused` failure.
+   */
   deleteEntry?(
-    options: StoreCallOptions & { readonly namespace: string; readonly key: string },
+    options: StoreCallOptions & {
+      readonly namespace: string;
+      readonly key: string;
+      readonly revision?: string;
+    },
   ): Promise<Result<void>>;
+  /** The keys of every entry in `namespace` (`cache prune`); absent when the store cannot list. */
+  listEntries?(options: StoreCallOptions & { readonly namespace: string }): Promise<Result<string[]>>;
 }

@@ -156,6 +156,22 @@ export function buildProgram(): Command {
       (await import('./commands/cache.js')).pushCommand(global(cmd), steps, out),
   );
   onAction(
+    cache
+      .command('prune')
+      .description(
+        'delete entries whose step finished longer ago than DURATION (trusted or --cache-namespace)',
+      )
+      .requiredOption('--older-than <duration>', 'e.g. 30d, 12h, 90m')
+      .option('--dry-run', 'print what would be deleted, delete nothing'),
+    async (o: { olderThan: string; dryRun?: boolean }, cmd: Command) =>
+      (await import('./commands/cache-prune.js')).pruneCommand({
+        global: global(cmd),
+        olderThan: o.olderThan,
+        dryRun: o.dryRun === true,
+        out,
+      }),
+  );
+  onAction(
     cache.command('status').description('show the team cache the project and flags configure'),
     async (_o, cmd: Command) => (await import('./commands/cache.js')).statusCommand(global(cmd), out),
   );

@@ -151,6 +151,10 @@ export const REASONS = {
     'cache-http': 'the team cache server answered with an error or not at all',
     'cache-digest-mismatch': 'a team cache blob whose size or digest is not what its entry says',
     'cache-io': 'a local file of the team cache cannot be read or written',
+    'cache-cannot-list':
+      'cache prune on a store that cannot list its entries (the HTTP cache; prune it with its own tools)',
+    'cache-delete-refused':
+      'the team cache registry does not allow deletes (docker-registry: storage.delete.enabled)',
   },
   boot: {
     'bad-pattern': 'a boot test pattern that is not a valid /regex/',

@@ -28,6 +28,8 @@ export interface RegistryOptions {
   readonly host?: string;
   readonly tls?: { readonly certificate: string; readonly key: string };
   readonly htpasswd?: string;
+  /** false: manifest deletes are refused (405 UNSUPPORTED), as on a registry configured so. */
+  readonly deletes?: boolean;
 }
 
 async function answers(host: string, tls: boolean): Promise<boolean> {
@@ -69,7 +71,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
   const config = [
     'version: 0.1',
     'log: {level: warn, accesslog: {disabled: true}}',
-    `storage: {filesystem: {rootdirectory: ${join(dir, 'data')}}, delete: {enabled: true}}`,
+    `storage: {filesystem: {rootdirectory: ${join(dir, 'data')}}, delete: {enabled: ${options.deletes ?? true}}}`,
     `http: {addr: "${host}"${tlsLine}}`,
     ...(options.htpasswd ? [`auth: {htpasswd: {realm: kiwibox-test, path: ${options.htpasswd}}}`] : []),
     '',
