@@ -13,9 +13,9 @@ import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promi
 import { homedir, loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runKiwibox } from './kiwibox-cli.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = join(root, 'bin/kiwibox.js');
 const runs = Number(process.argv[2] ?? 3);
 const marker = 'KIWIBOX-BOOT-OK';
 const dir = process.env.KIWIBOX_BENCH_OEM_DISK ?? join(homedir(), '.cache/kiwibox/bench-oem-disk');
@@ -35,21 +35,7 @@ boot-tests:
 `;
 
 function kiwibox(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, '-f', 'bench-boot.yaml', '--reporter', 'plain', ...args], {
-      cwd: dir,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) =>
-      code === 0
-        ? resolve(out)
-        : reject(new Error(`kiwibox ${args.join(' ')}: exit ${code}\n${out.slice(-3000)}`)),
-    );
-  });
+  return runKiwibox({ cwd: dir, env, args: ['-f', 'bench-boot.yaml', '--reporter', 'plain', ...args] });
 }
 
 async function diskPath() {

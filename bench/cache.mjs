@@ -12,11 +12,9 @@ import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateKey } from '../dist/cache/sign.js';
+import { runKiwibox } from './kiwibox-cli.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = join(root, 'bin/kiwibox.js');
 const runs = Number(process.argv[2] ?? 3);
 const work = await mkdtemp(join(tmpdir(), 'kiwibox-bench-cache-'));
 const cleanups = [];
@@ -138,20 +136,10 @@ stacks:
 }
 
 function kiwibox(dir, args, env = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, '--reporter', 'ndjson', ...args], {
-      cwd: dir,
-      env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) =>
-      code === 0
-        ? resolve(out)
-        : reject(new Error(`kiwibox ${args.join(' ')}: exit ${code}\n${out.slice(-3000)}`)),
-    );
+  return runKiwibox({
+    cwd: dir,
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    args: ['--reporter', 'ndjson', ...args],
   });
 }
 
