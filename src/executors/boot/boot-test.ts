@@ -2,8 +2,8 @@
  * The boot-test executor: finds the image step's disk or iso in its kiwi.result.json, picks the
  * firmware (as written, else from the image's type) and the accelerator (accel.ts: KVM only when a
  * probe boot works), and boots it (boot-vm.ts). Its fingerprint holds its own config, the image step's
- * token (whose outputs carry the disk's sha256) and the resolved firmware, so an unchanged image is
- * not booted again.
+ * token (whose outputs carry the disk's sha256), the resolved firmware and, for UEFI, the OVMF files'
+ * sha256, so an unchanged image on unchanged firmware is not booted again.
  */
 import { constants, existsSync, readdirSync } from 'node:fs';
 import { access } from 'node:fs/promises';
@@ -18,6 +18,7 @@ import { failWith, ok, type Result } from '../../core/result.js';
 import { resolveAccel } from '../qemu/accel.js';
 import { boot } from './boot-vm.js';
 import { findBootableFile } from './image-file.js';
+import { ovmfDigest } from './ovmf-digest.js';
 
 function imageStepOf(project: Project, step: BootTestStep): BuildStep | StackStep | undefined {
   const image = project.steps.get(step.image);
@@ -120,7 +121,14 @@ async function runBootTest(step: BootTestStep, ctx: ExecutorContext): Promise<Re
 export const bootTestExecutor: StepExecutor<BootTestStep> = {
   tools: () => ['qemu-system-x86_64', 'qemu-img'],
   inputs: () => ({ dirs: [], files: [], globs: [] }),
-  extra: async (step, { project }) => ok({ firmware: firmwareOf(project, step) }),
+  extra: async (step, { project }) => {
+    const firmware = firmwareOf(project, step);
+    const ovmf = firmware === 'uefi' ? findOvmf() : undefined;
+    // Without OVMF the run fails with ovmf-missing; the fingerprint just says so.
+    if (!ovmf) return ok({ firmware });
+    const [code, vars] = await Promise.all([ovmfDigest(ovmf.code), ovmfDigest(ovmf.vars)]);
+    return ok({ firmware, 'ovmf-code': code, 'ovmf-vars': vars });
+  },
   weight: (step) => step.cpus,
   run: runBootTest,
 };
