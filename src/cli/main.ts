@@ -101,12 +101,17 @@ export function buildProgram(): Command {
     ) => {
       const profile = (await import('./commands/run.js')).profileFile(global(cmd), o.profile, out);
       if (profile === false) return EXIT.badInput;
-      return (await import('./commands/watch.js')).watchCommand(global(cmd), steps, {
-        onChange: o.onChange,
-        debounceMs: o.debounce,
-        ...(o.poll ? { pollMs: o.poll } : {}),
-        ...(profile ? { profile } : {}),
-      });
+      return (await import('./commands/watch.js')).watchCommand(
+        global(cmd),
+        steps,
+        {
+          onChange: o.onChange,
+          debounceMs: o.debounce,
+          ...(o.poll ? { pollMs: o.poll } : {}),
+          ...(profile ? { profile } : {}),
+        },
+        out,
+      );
     },
   );
   onAction(

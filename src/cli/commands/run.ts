@@ -3,8 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { openTeamCache, type TeamCache } from '../../cache/team-cache.js';
 import type { ExecutorLookup } from '../../core/executor.js';
-import type { Project, Step } from '../../core/model.js';
-import type { Failure } from '../../core/result.js';
+import type { Project } from '../../core/model.js';
 import { executorsFor } from '../../executors/index.js';
 import { buildGraph, topologicalOrder } from '../../graph/graph.js';
 import { createReporter, defaultReporter, withProfile } from '../../reporters/create.js';
@@ -14,6 +13,7 @@ import { stepLogFile } from '../../state/layout.js';
 import { EXIT, type GlobalOptions } from '../options.js';
 import { fingerprintServices, openSession } from '../session.js';
 import { interruptController } from '../signals.js';
+import { slurmProblem } from '../slurm-preflight.js';
 
 /** Runs an already validated project (also used by the compatibility commands). */
 export async function runProject(options: {
@@ -120,16 +120,4 @@ export function profileFile(
     return false;
   }
   return path;
-}
-
-/** A `slurm:` project whose selected steps go to Slurm checks the controller before anything runs. */
-async function slurmProblem(project: Project, order: readonly string[]): Promise<Failure | undefined> {
-  const settings = project.slurm;
-  if (!settings) return undefined;
-  const { runsOnSlurm } = await import('../../config/slurm.js');
-  if (!order.some((id) => runsOnSlurm(settings, project.steps.get(id) as Step))) return undefined;
-  const { controllerProblem } = await import('../../executors/slurm/job-state.js');
-  const problem = await controllerProblem(project.dir);
-  if (problem === undefined) return undefined;
-  return { reason: 'slurm-unreachable', message: `the Slurm controller does not answer: ${problem}` };
 }

@@ -1,9 +1,13 @@
+import { loadProject } from '../../config/load.js';
 import { executorsFor } from '../../executors/index.js';
+import { selectSteps } from '../../graph/graph.js';
 import { createReporter, defaultReporter, withProfile } from '../../reporters/create.js';
+import type { Output } from '../../reporters/output.js';
 import { Watch } from '../../watch/watcher.js';
 import { EXIT, type GlobalOptions } from '../options.js';
 import { fingerprintServices } from '../session.js';
 import { interruptController } from '../signals.js';
+import { slurmProblem } from '../slurm-preflight.js';
 
 export interface WatchCommandOptions {
   readonly onChange: 'cancel' | 'finish';
@@ -18,7 +22,13 @@ export async function watchCommand(
   global: GlobalOptions,
   targets: string[],
   options: WatchCommandOptions,
+  out: Output,
 ): Promise<number> {
+  const problem = await startProblem(global, targets);
+  if (problem) {
+    out.failures([problem]);
+    return EXIT.failed;
+  }
   const reporter = withProfile(
     await createReporter(global.reporter ?? defaultReporter(), global.cwd),
     options.profile,
@@ -55,4 +65,15 @@ export async function watchCommand(
     interrupt.dispose();
     reporter.close();
   }
+}
+
+/**
+ * `run`'s Slurm check, before the first run. A file that does not load is not reported here: the
+ * watch reports it and waits for a fix.
+ */
+async function startProblem(global: GlobalOptions, targets: readonly string[]) {
+  const loaded = await loadProject({ file: global.file, cache: true, readOnly: true });
+  if (!loaded.ok || !loaded.value.project.slurm) return undefined;
+  const order = selectSteps(loaded.value.project, loaded.value.graph, targets);
+  return order.ok ? slurmProblem(loaded.value.project, order.value) : undefined;
 }

@@ -5,7 +5,7 @@ import type { Output } from '../../reporters/output.js';
 import { stepLogFile } from '../../state/layout.js';
 import { EXIT, type GlobalOptions } from '../options.js';
 import { planSession } from '../session.js';
-import { cacheLine } from './plan.js';
+import { cacheLine, slurmLine, slurmTarget } from './plan.js';
 
 /** Explains the decision for one step: the stored fingerprint against the current one, field by field. */
 export async function whyCommand(global: GlobalOptions, step: string, out: Output): Promise<number> {
@@ -27,6 +27,8 @@ export async function whyCommand(global: GlobalOptions, step: string, out: Outpu
   out.print(`${step} would run:`);
   for (const r of entry.reasons) out.print(`  ${describeReason(r)}`);
   if (entry.cache) out.print(`  ${cacheLine(entry.cache)}`);
+  const target = slurmTarget(project, entry);
+  if (target) out.print(`  ${slurmLine(target)}`);
   const log = stepLogFile(project.stateDir, step);
   if (!entry.record && existsSync(log))
     out.print(`last attempt did not succeed; its log: ${relative(global.cwd, log)}`);

@@ -1,0 +1,104 @@
+/**
+ * What `plan`, `why` and `watch` say about Slurm on a real one-node cluster: a stale step that would
+ * be a Slurm job says so (plan stays read-only and asks the controller nothing), and `watch`, like
+ * `run`, refuses to start when the controller does not answer.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, TempProject } from '../support/project.js';
+import { missingRealTools } from '../support/real-tools.js';
+import { SLURM_TOOLS, startSlurm, type TestSlurm } from '../support/slurm.js';
+
+const missing = missingRealTools({ tools: SLURM_TOOLS, root: true });
+
+const PIPELINE = [
+  'version: 1',
+  'slurm: {partition: main, steps: [remote]}',
+  'tasks:',
+  '  remote: {run: [sh, -c, "echo r > remote.txt"], outputs: [remote.txt]}',
+  '  here: {run: [sh, -c, "echo h > here.txt"], outputs: [here.txt]}',
+].join('\n');
+
+interface PlanEntry {
+  step: string;
+  action: string;
+  slurm?: { partition?: string };
+}
+
+describe.skipIf(missing !== undefined)('plan, why and watch with Slurm', () => {
+  let slurm: TestSlurm;
+  const projects: TempProject[] = [];
+  const project = (files: Record<string, string>) => {
+    const p = new TempProject('kiwibox-slurm-plan-').write(files);
+    projects.push(p);
+    return p;
+  };
+  /** The cluster's configuration with a port where no slurmctld listens. */
+  const deadConf = (p: TempProject) => {
+    const conf = readFileSync(slurm.env.SLURM_CONF, 'utf8').replace(
+      /^SlurmctldPort=\d+$/m,
+      'SlurmctldPort=9',
+    );
+    writeFileSync(join(p.dir, 'dead.conf'), conf);
+    return { SLURM_CONF: join(p.dir, 'dead.conf') };
+  };
+
+  beforeAll(async () => {
+    slurm = await startSlurm();
+  });
+  afterAll(async () => {
+    for (const p of projects) p.remove();
+    await slurm?.stop();
+  });
+
+  it('plan and why say which stale step would run on Slurm, without asking the controller', async () => {
+    const p = project({ 'kiwibox.yaml': PIPELINE });
+    // A dead controller changes nothing: plan and why contact no one.
+    const dead = deadConf(p);
+    const plain = await p.kiwibox(['plan'], dead);
+    expect(plain.exitCode).toBe(0);
+    const lines = plain.stdout.split('\n');
+    const remoteAt = lines.findIndex((l) => l.startsWith('run   remote'));
+    const hereAt = lines.findIndex((l) => l.startsWith('run   here'));
+    expect(lines.slice(remoteAt, hereAt).join('\n')).toContain('would run on Slurm (partition main)');
+    expect(lines.slice(hereAt, -1).join('\n')).not.toContain('Slurm');
+    expect(lines.at(-1)).toBe('2 of 2 steps would run (1 on Slurm)');
+    const json = await p.kiwibox(['plan', '--json'], dead);
+    expect(json.exitCode).toBe(0);
+    const entries = JSON.parse(json.stdout) as PlanEntry[];
+    expect(entries.find((e) => e.step === 'remote')?.slurm).toEqual({ partition: 'main' });
+    expect(entries.find((e) => e.step === 'here')).not.toHaveProperty('slurm');
+    const why = await p.kiwibox(['why', 'remote'], dead);
+    expect(why.exitCode).toBe(0);
+    expect(why.stdout).toContain('would run on Slurm (partition main)');
+    expect((await p.kiwibox(['why', 'here'], dead)).stdout).not.toContain('Slurm');
+
+    // Once run, the step is fresh: nothing would go to Slurm.
+    expect((await p.kiwibox(['--reporter', 'plain'], slurm.env)).exitCode).toBe(0);
+    const fresh = await p.kiwibox(['plan', '--json'], dead);
+    const after = JSON.parse(fresh.stdout) as PlanEntry[];
+    expect(after.map((e) => [e.action, e.slurm])).toEqual([
+      ['fresh', undefined],
+      ['fresh', undefined],
+    ]);
+    expect((await p.kiwibox(['plan'], dead)).stdout).not.toContain('Slurm');
+  });
+
+  it('watch reports a controller that does not answer before anything runs (exit 1)', async () => {
+    const p = project({ 'kiwibox.yaml': PIPELINE });
+    // Bounded: a watch that does not check would run the local step and then wait for changes.
+    const ran = await execa(process.execPath, [BIN, '--reporter', 'plain', 'watch'], {
+      cwd: p.dir,
+      reject: false,
+      stdin: 'ignore',
+      env: { NO_COLOR: '1', CI: 'true', ...deadConf(p) },
+      timeout: 30_000,
+    });
+    expect(ran.exitCode).toBe(1);
+    expect(ran.stderr).toContain('error[slurm-unreachable]');
+    expect(existsSync(p.path('remote.txt'))).toBe(false);
+    expect(existsSync(p.path('here.txt'))).toBe(false);
+  }, 60_000);
+});
