@@ -15,6 +15,11 @@ export interface TestSlurm {
   killNode(): void;
   /** Starts slurmd again (after killNode). */
   startNode(): void;
+  /**
+   * SIGSTOPs munged until the returned function is called: a Slurm client (scancel) hangs before it
+   * has sent anything, as with a controller or network too slow to answer.
+   */
+  pauseMunge(): () => void;
   /** sinfo's state of the node: idle, mixed, allocated, down*, … */
   nodeState(): string;
   stop(): Promise<void>;

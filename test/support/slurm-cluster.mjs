@@ -192,7 +192,7 @@ export async function startSlurm() {
     writeFileSync(join(dir, 'munge.key'), randomBytes(1024), { mode: 0o400 });
     chownSync(join(dir, 'munge.key'), munge, munge);
     chownSync(join(dir, 'run'), munge, munge);
-    start(
+    const munged = start(
       [
         'runuser',
         '-u',
@@ -241,6 +241,10 @@ export async function startSlurm() {
           killNode: () => killSteps(slurmd.pid === undefined ? [] : [slurmd.pid]),
           startNode: () => {
             slurmd = start(['slurmd', '-D', '-f', conf], 'slurmd.out');
+          },
+          pauseMunge: () => {
+            killGroup(munged, 'SIGSTOP');
+            return () => killGroup(munged, 'SIGCONT');
           },
           nodeState: () => client(['sinfo', '-h', '-o', '%T']).trim(),
         };

@@ -5,9 +5,7 @@
  * and writes the outputs or failures to the result file the submitting kiwibox reads. It takes no
  * step lock and writes no record: the submitting side holds the lock and records the result.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { loadProject } from '../../config/load.js';
 import type { ExecutorContext, StepOutputs } from '../../core/executor.js';
 import { errorMessage, type Failure } from '../../core/result.js';
@@ -18,6 +16,7 @@ import {
   readJobRequest,
   writeJobFile,
 } from '../../executors/slurm/job-files.js';
+import { makeScratchDir } from '../../executors/slurm/scratch.js';
 import type { Output } from '../../reporters/output.js';
 import { EXIT } from '../options.js';
 import { interruptController } from '../signals.js';
@@ -44,7 +43,7 @@ async function runStep(
   if (!step || !executor) {
     return done([{ step: id, reason: 'no-executor', message: `no step '${id}' to run in ${project.file}` }]);
   }
-  const tmp = await mkdtemp(join(tmpdir(), 'kiwibox-slurm-step-'));
+  const tmp = await makeScratchDir();
   const ctx: ExecutorContext = {
     project,
     signal,

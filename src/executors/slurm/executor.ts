@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { ExecutorContext, StepExecutor, StepOutputs } from '../../core/executor.js';
 import type { SlurmSettings, Step } from '../../core/model.js';
 import { type Failure, fail, ok, type Result } from '../../core/result.js';
+import { onForcedExit } from '../../process/forced-exit.js';
 import { runProcess } from '../../process/run.js';
 import { slurmRequestFile, slurmResultFile, slurmRunDir } from '../../state/layout.js';
 import { PROGRESS_MARK, readJobResult, writeJobFile } from './job-files.js';
@@ -122,6 +123,8 @@ async function submitAndWait(step: Step, ctx: ExecutorContext, run: SlurmRun): P
   };
   if (ctx.signal.aborted) onAbort();
   else ctx.signal.addEventListener('abort', onAbort, { once: true });
+  // A second Ctrl-C exits at once and kills srun: scancel again, or the job would run on.
+  const forget = onForcedExit(() => cancelJob({ jobId, name: jobName, cwd: project.dir }));
   const argv = srunArgv({
     step,
     project,
@@ -133,6 +136,7 @@ async function submitAndWait(step: Step, ctx: ExecutorContext, run: SlurmRun): P
     await runProcess({ argv, cwd: project.dir, signal: kill.signal, onLine, step: step.id });
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
+    forget();
     await cancelling;
   }
   if (ctx.signal.aborted) {
