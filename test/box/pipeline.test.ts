@@ -6,7 +6,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stepsWith, TempProject } from '../support/project.js';
 import { missingRealTools } from '../support/real-tools.js';
-import { buildTestBox, leftoverProcesses, makeDescription } from './testbox.js';
+import { leftoverProcesses, writeTestBoxProject } from './testbox.js';
 
 const skip = missingRealTools({ tools: ['qemu-system-x86_64', 'apt-get'], root: true });
 
@@ -15,25 +15,13 @@ describe.skipIf(skip !== undefined)('a kiwibox.yaml with boxed builds', () => {
   afterAll(() => p.remove());
 
   it('builds twice in parallel in the box, then is fresh without booting, then re-runs one build', async () => {
-    const box = await buildTestBox('x86_64');
-    await makeDescription(p.path('one'));
-    await makeDescription(p.path('two'));
-    p.write({
-      'kiwibox.yaml': [
-        'version: 1',
-        'boxes:',
-        '  tiny:',
-        `    kernel: ${box.kernel}`,
-        `    initrd: ${box.initrd}`,
-        `    cmdline: "${box.cmdline}"`,
-        `    console: ${box.console}`,
-        '    memory: 512M',
-        '    cpus: 1',
-        '    accel: tcg',
-        'builds:',
+    await writeTestBoxProject({
+      project: p,
+      descriptions: ['one', 'two'],
+      builds: [
         '  one: {box: tiny, description: one, target-dir: out/one, timeout: 600}',
         '  two: {box: tiny, description: two, target-dir: out/two, sharing: virtiofs, timeout: 600}',
-      ].join('\n'),
+      ],
     });
     const first = await p.kiwibox(['-j', '2', '--reporter', 'ndjson', 'run']);
     expect(first.exitCode, first.stdout.slice(-3000)).toBe(0);

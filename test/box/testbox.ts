@@ -60,6 +60,38 @@ export async function makeDescription(dir: string, extra: Record<string, string>
   return dir;
 }
 
+/**
+ * A project for boxed builds through the CLI: the test box (x86_64, TCG, 512M, 1 CPU) as box `tiny`,
+ * a tiny description in each of `descriptions`, and kiwibox.yaml with `head` lines (`slurm:`, …)
+ * before `boxes:` and `builds` lines (`  one: {box: tiny, …}`) under `builds:`.
+ */
+export async function writeTestBoxProject(options: {
+  readonly project: { path(name: string): string; write(files: Record<string, string>): unknown };
+  readonly descriptions: readonly string[];
+  readonly head?: readonly string[];
+  readonly builds: readonly string[];
+}): Promise<void> {
+  const box = await buildTestBox('x86_64');
+  for (const dir of options.descriptions) await makeDescription(options.project.path(dir));
+  options.project.write({
+    'kiwibox.yaml': [
+      'version: 1',
+      ...(options.head ?? []),
+      'boxes:',
+      '  tiny:',
+      `    kernel: ${box.kernel}`,
+      `    initrd: ${box.initrd}`,
+      `    cmdline: "${box.cmdline}"`,
+      `    console: ${box.console}`,
+      '    memory: 512M',
+      '    cpus: 1',
+      '    accel: tcg',
+      'builds:',
+      ...options.builds,
+    ].join('\n'),
+  });
+}
+
 const here = (file: string) => ({ file, offset: 0, length: 0 });
 
 export interface BoxedProjectOptions {

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestBox, leftoverProcesses, makeDescription } from '../box/testbox.js';
+import { leftoverProcesses, writeTestBoxProject } from '../box/testbox.js';
 import { stepsWith, TempProject } from '../support/project.js';
 import { missingRealTools } from '../support/real-tools.js';
 import { SLURM_TOOLS, startSlurm, type TestSlurm } from '../support/slurm.js';
@@ -24,24 +24,11 @@ describe.skipIf(missing !== undefined)('a boxed build as a Slurm job', () => {
   });
 
   it('builds in the box on the node, asking for what the box needs, then is fresh', async () => {
-    const box = await buildTestBox('x86_64');
-    await makeDescription(p.path('one'));
-    p.write({
-      'kiwibox.yaml': [
-        'version: 1',
-        'slurm: {kinds: [build], time-limit: 20m}',
-        'boxes:',
-        '  tiny:',
-        `    kernel: ${box.kernel}`,
-        `    initrd: ${box.initrd}`,
-        `    cmdline: "${box.cmdline}"`,
-        `    console: ${box.console}`,
-        '    memory: 512M',
-        '    cpus: 1',
-        '    accel: tcg',
-        'builds:',
-        '  one: {box: tiny, description: one, target-dir: out/one, timeout: 600}',
-      ].join('\n'),
+    await writeTestBoxProject({
+      project: p,
+      descriptions: ['one'],
+      head: ['slurm: {kinds: [build], time-limit: 20m}'],
+      builds: ['  one: {box: tiny, description: one, target-dir: out/one, timeout: 600}'],
     });
     const before = slurm.finishedJobs().length;
     const first = await p.kiwibox(['--reporter', 'ndjson', 'run'], slurm.env);

@@ -8,10 +8,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, TempProject } from '../support/project.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BIN } from '../support/project.js';
 import { missingRealTools } from '../support/real-tools.js';
-import { SLURM_TOOLS, startSlurm, type TestSlurm } from '../support/slurm.js';
+import { SLURM_TOOLS, slurmFixture } from '../support/slurm.js';
 
 const missing = missingRealTools({ tools: SLURM_TOOLS, root: true });
 
@@ -42,19 +42,12 @@ function nodeSteps(dir: string): number[] {
 }
 
 describe.skipIf(missing !== undefined)('no leftovers from Slurm jobs', () => {
-  let slurm: TestSlurm;
-  const cleanups: (() => void)[] = [];
-  const project = (files: Record<string, string>) => {
-    const p = new TempProject('kiwibox-slurm-leftovers-').write(files);
-    cleanups.push(() => p.remove());
-    return p;
-  };
+  const fixture = slurmFixture('kiwibox-slurm-leftovers-');
+  const { project } = fixture;
 
-  beforeAll(async () => {
-    slurm = await startSlurm();
-  });
   // A test that failed must not leave its jobs to hold the node's CPUs for the next one.
   afterEach(async () => {
+    const { slurm } = fixture;
     if (!slurm.queued().length) return;
     slurm.client(['scancel', '--user=root']);
     await waitUntil(
@@ -63,12 +56,8 @@ describe.skipIf(missing !== undefined)('no leftovers from Slurm jobs', () => {
       15_000,
     );
   });
-  afterAll(async () => {
-    for (const cleanup of cleanups) cleanup();
-    await slurm?.stop();
-  });
-
   it('a second Ctrl-C still cancels every job: squeue is empty afterwards', async () => {
+    const { slurm } = fixture;
     const p = project({
       'kiwibox.yaml': 'version: 1\nslurm: {}\ntasks:\n  a: {run: [sleep, "60"]}\n  b: {run: [sleep, "60"]}\n',
     });
@@ -107,9 +96,10 @@ describe.skipIf(missing !== undefined)('no leftovers from Slurm jobs', () => {
   }, 60_000);
 
   it('a node-side step killed with SIGKILL leaves no scratch dir after the next run', async () => {
+    const { slurm } = fixture;
     // The jobs get this TMPDIR (srun exports the environment): only this test's scratch dirs are in it.
     const tmp = mkdtempSync(join(tmpdir(), 'kiwibox-slurm-tmp-'));
-    cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
+    fixture.onCleanup(() => rmSync(tmp, { recursive: true, force: true }));
     const scratch = () => readdirSync(tmp).filter((name) => name.startsWith('kiwibox-slurm-step-'));
     const p = project({ 'kiwibox.yaml': 'version: 1\nslurm: {}\ntasks:\n  t: {run: [sleep, "60"]}\n' });
     const env = { ...slurm.env, TMPDIR: tmp };

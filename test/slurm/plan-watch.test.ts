@@ -3,13 +3,12 @@
  * be a Slurm job says so (plan stays read-only and asks the controller nothing), and `watch`, like
  * `run`, refuses to start when the controller does not answer.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, TempProject } from '../support/project.js';
+import { describe, expect, it } from 'vitest';
+import { BIN, type TempProject } from '../support/project.js';
 import { missingRealTools } from '../support/real-tools.js';
-import { SLURM_TOOLS, startSlurm, type TestSlurm } from '../support/slurm.js';
+import { SLURM_TOOLS, slurmFixture, unreachableConf } from '../support/slurm.js';
 
 const missing = missingRealTools({ tools: SLURM_TOOLS, root: true });
 
@@ -28,32 +27,12 @@ interface PlanEntry {
 }
 
 describe.skipIf(missing !== undefined)('plan, why and watch with Slurm', () => {
-  let slurm: TestSlurm;
-  const projects: TempProject[] = [];
-  const project = (files: Record<string, string>) => {
-    const p = new TempProject('kiwibox-slurm-plan-').write(files);
-    projects.push(p);
-    return p;
-  };
-  /** The cluster's configuration with a port where no slurmctld listens. */
-  const deadConf = (p: TempProject) => {
-    const conf = readFileSync(slurm.env.SLURM_CONF, 'utf8').replace(
-      /^SlurmctldPort=\d+$/m,
-      'SlurmctldPort=9',
-    );
-    writeFileSync(join(p.dir, 'dead.conf'), conf);
-    return { SLURM_CONF: join(p.dir, 'dead.conf') };
-  };
-
-  beforeAll(async () => {
-    slurm = await startSlurm();
-  });
-  afterAll(async () => {
-    for (const p of projects) p.remove();
-    await slurm?.stop();
-  });
+  const fixture = slurmFixture('kiwibox-slurm-plan-');
+  const { project } = fixture;
+  const deadConf = (p: TempProject) => unreachableConf(fixture.slurm, p.dir);
 
   it('plan and why say which stale step would run on Slurm, without asking the controller', async () => {
+    const { slurm } = fixture;
     const p = project({ 'kiwibox.yaml': PIPELINE });
     // A dead controller changes nothing: plan and why contact no one.
     const dead = deadConf(p);

@@ -6,12 +6,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, events, TempProject } from '../support/project.js';
 import { missingRealTools } from '../support/real-tools.js';
-import { SLURM_TOOLS, startSlurm, type TestSlurm } from '../support/slurm.js';
+import { SLURM_TOOLS, startSlurm, type TestSlurm, unreachableConf } from '../support/slurm.js';
 
 const missing = missingRealTools({ tools: SLURM_TOOLS, root: true });
 
@@ -160,13 +159,7 @@ describe.skipIf(missing !== undefined)('steps as Slurm jobs', () => {
         '  t: {run: [sh, -c, "echo ran > ran.txt"], outputs: [ran.txt]}',
       ].join('\n'),
     });
-    // The same cluster's configuration, pointing at a port where no slurmctld listens.
-    const conf = readFileSync(slurm.env.SLURM_CONF, 'utf8').replace(
-      /^SlurmctldPort=\d+$/m,
-      'SlurmctldPort=9',
-    );
-    writeFileSync(join(p.dir, 'dead.conf'), conf);
-    const ran = await p.kiwibox(['--reporter', 'plain'], { SLURM_CONF: join(p.dir, 'dead.conf') });
+    const ran = await p.kiwibox(['--reporter', 'plain'], unreachableConf(slurm, p.dir));
     expect(ran.exitCode).toBe(1);
     expect(ran.stderr).toContain('error[slurm-unreachable]');
     expect(ran.stdout).not.toContain('run   t');

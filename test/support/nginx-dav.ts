@@ -4,7 +4,7 @@
  * GET and HEAD open to all, writes behind basic auth, optionally TLS with a CA made here (openssl).
  * Stopped by its PID (the process group) at the end.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freeLocalPort } from '../../src/core/net.js';
+import { guardDaemon } from './daemon.mjs';
 
 export interface NginxDav {
   /** `http://127.0.0.1:PORT` or `https://…` (no trailing slash). */
@@ -31,14 +32,6 @@ export interface NginxDav {
 }
 
 const NOBODY = 65534;
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    if (child.pid !== undefined) process.kill(-child.pid, signal);
-  } catch {
-    // Gone.
-  }
-}
 
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -155,26 +148,13 @@ export async function startNginxDav(options: { tls?: boolean } = {}): Promise<Ng
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  let exited = false;
-  // If the test process dies without teardown, do not leave nginx behind.
-  const onExit = () => killGroup(child, 'SIGKILL');
-  process.once('exit', onExit);
-  child.once('exit', () => {
-    exited = true;
-    process.off('exit', onExit);
-  });
-  const stop = async () => {
-    if (exited) return;
-    killGroup(child, 'SIGTERM');
-    for (let i = 0; i < 50 && !exited; i++) await sleep(100);
-    if (!exited) killGroup(child, 'SIGKILL');
-    for (let i = 0; i < 20 && !exited; i++) await sleep(50);
-  };
+  const guard = guardDaemon(child);
+  const stop = () => guard.stop();
   const remove = async () => {
     await stop();
     await rm(dir, { recursive: true, force: true });
   };
-  for (let i = 0; i < 100 && !exited; i++) {
+  for (let i = 0; i < 100 && !guard.exited(); i++) {
     if (await listening(port)) {
       const url = `${certs ? 'https' : 'http'}://127.0.0.1:${port}`;
       return { url, port, root, user, password, ...(certs ? { caFile: certs.ca } : {}), stop, remove };

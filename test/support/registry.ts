@@ -5,13 +5,14 @@
  * killed) at the end; `kill()` is the crash a test may want (SIGKILL, data kept), and `dir`/`host`
  * can be passed back to start the same registry again.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freeLocalPort } from '../../src/core/net.js';
+import { guardDaemon } from './daemon.mjs';
 
 export interface TestRegistry {
   /** `127.0.0.1:PORT`, the registry part of image references. */
@@ -51,14 +52,6 @@ async function answers(host: string, tls: boolean): Promise<boolean> {
   }
 }
 
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    if (child.pid !== undefined) process.kill(-child.pid, signal);
-  } catch {
-    // Gone.
-  }
-}
-
 export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'kiwibox-registry-')));
   const host = options.host ?? `127.0.0.1:${await freeLocalPort()}`;
@@ -83,28 +76,14 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     stdio: ['ignore', log.fd, log.fd],
   });
   await log.close();
-  let exited = false;
-  // If the test process dies without teardown, do not leave the registry behind.
-  const onExit = () => killGroup(child, 'SIGKILL');
-  process.once('exit', onExit);
-  child.once('exit', () => {
-    exited = true;
-    process.off('exit', onExit);
-  });
-  const kill = async () => {
-    killGroup(child, 'SIGKILL');
-    for (let i = 0; i < 50 && !exited; i++) await sleep(100);
-  };
+  const guard = guardDaemon(child);
+  const kill = () => guard.kill();
   const stop = async () => {
-    if (!exited) {
-      killGroup(child, 'SIGTERM');
-      for (let i = 0; i < 50 && !exited; i++) await sleep(100);
-      if (!exited) killGroup(child, 'SIGKILL');
-    }
+    await guard.stop();
     await rm(dir, { recursive: true, force: true });
   };
   for (let i = 0; i < 100; i++) {
-    if (exited) break;
+    if (guard.exited()) break;
     if (await answers(host, tls)) return { host, dir, stop, kill };
     await sleep(100);
   }

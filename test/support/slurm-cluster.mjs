@@ -23,6 +23,7 @@ import { createServer } from 'node:net';
 import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { guardDaemon, killGroup } from './daemon.mjs';
 
 /** A free TCP port on 127.0.0.1 (the OS picks it for a listener that is closed again). */
 function freeLocalPort() {
@@ -47,14 +48,6 @@ export const SLURM_TOOLS = [
   'sinfo',
   'runuser',
 ];
-
-function killGroup(child, signal) {
-  try {
-    if (child.pid !== undefined) process.kill(-child.pid, signal);
-  } catch {
-    // Gone.
-  }
-}
 
 /** ppid of every process, from /proc. */
 function parents() {
@@ -147,11 +140,8 @@ export async function startSlurm() {
   const node = hostname().split('.')[0];
   const conf = join(dir, 'slurm.conf');
   const env = { SLURM_CONF: conf };
-  const children = [];
-  const onExit = () => {
-    for (const child of children) killGroup(child, 'SIGKILL');
-  };
-  process.once('exit', onExit);
+  /** The daemons' guards (daemon.mjs), in start order. */
+  const guards = [];
   const start = (argv, log) => {
     const fd = openSync(join(dir, 'log', log), 'a');
     const child = spawn(argv[0], argv.slice(1), {
@@ -159,7 +149,7 @@ export async function startSlurm() {
       stdio: ['ignore', fd, fd],
       env: { ...process.env, ...env },
     });
-    children.push(child);
+    guards.push(guardDaemon(child));
     return child;
   };
   // The node dies as a whole: slurmd, the job steps' slurmstepd and everything below them.
@@ -177,13 +167,7 @@ export async function startSlurm() {
     // Job steps run outside slurmd's process group: a job still running would outlive the daemons.
     killSteps([]);
     // Reverse order: slurmd, slurmctld, then munged; each by its process group.
-    for (const child of [...children].reverse()) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      killGroup(child, 'SIGTERM');
-      for (let i = 0; i < 50 && child.exitCode === null && child.signalCode === null; i++) await sleep(100);
-      if (child.exitCode === null && child.signalCode === null) killGroup(child, 'SIGKILL');
-    }
-    process.off('exit', onExit);
+    for (const guard of [...guards].reverse()) await guard.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
