@@ -2,7 +2,7 @@
  * File-system facts every layer needs: an atomic write and whether a process still lives.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -22,6 +22,24 @@ export function pidAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot): tells a reused pid apart. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces; fields after it follow the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** True while the process that had `pid` and (when known) `start` time still runs. */
+export function processAlive(pid: number, start?: string): boolean {
+  if (!pidAlive(pid)) return false;
+  const now = processStartTime(pid);
+  return start === undefined || now === undefined || now === start;
 }
 
 /**

@@ -5,9 +5,8 @@
  * without stealing a live lock that replaced it. Works between processes and callers in one process.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { pidAlive } from '../core/fs.js';
+import { processAlive, processStartTime } from '../core/fs.js';
 import { errorMessage, failWith, ok, type Result } from '../core/result.js';
 
 interface Owner {
@@ -16,20 +15,8 @@ interface Owner {
   readonly start?: string;
 }
 
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces; fields after it follow the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
 function alive(owner: Owner): boolean {
-  if (!pidAlive(owner.pid)) return false;
-  const now = startTime(owner.pid);
-  return owner.start === undefined || now === undefined || now === owner.start;
+  return processAlive(owner.pid, owner.start);
 }
 
 function parseOwner(text: string): Owner | undefined {
@@ -96,7 +83,7 @@ function heldLock(path: string): Lock {
 
 /** One attempt without waiting: takes the lock (breaking a stale one) or names its live owner. */
 export async function tryLock(path: string): Promise<Result<LockAttempt>> {
-  const me = JSON.stringify({ pid: process.pid, start: startTime(process.pid) });
+  const me = JSON.stringify({ pid: process.pid, start: processStartTime(process.pid) });
   const temp = `${path}.new-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     await writeFile(temp, me);

@@ -4,11 +4,20 @@
  * next job has run.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { processStartTime } from '../../src/core/fs.js';
 import { BIN } from '../support/project.js';
 import { missingRealTools } from '../support/real-tools.js';
 import { SLURM_TOOLS, slurmFixture } from '../support/slurm.js';
@@ -34,6 +43,22 @@ function nodeSteps(dir: string): number[] {
       try {
         const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
         return argv[0] === process.execPath && argv[2] === '__slurm-step' && argv[3]?.startsWith(dir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** Pids of `parent`'s children whose command name is `comm`. */
+function childrenNamed(parent: number, comm: string): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+        return stat.includes(`(${comm})`) && Number(ppid) === parent;
       } catch {
         return false;
       }
@@ -75,9 +100,16 @@ describe.skipIf(missing !== undefined)('no leftovers from Slurm jobs', () => {
     const resume = slurm.pauseMunge();
     try {
       child.kill('SIGINT');
-      await sleep(300);
+      // The first Ctrl-C's scancels are stuck; kill them, so only the second Ctrl-C's can end the jobs.
+      const first = await waitUntil(
+        () => childrenNamed(child.pid as number, 'scancel'),
+        (pids) => pids.length > 0,
+        5_000,
+      );
+      expect(first.length).toBeGreaterThan(0);
+      for (const pid of first) process.kill(pid, 'SIGKILL');
       child.kill('SIGINT');
-      await sleep(300);
+      await sleep(50);
     } finally {
       resume();
     }
@@ -101,7 +133,8 @@ describe.skipIf(missing !== undefined)('no leftovers from Slurm jobs', () => {
     const tmp = mkdtempSync(join(tmpdir(), 'kiwibox-slurm-tmp-'));
     fixture.onCleanup(() => rmSync(tmp, { recursive: true, force: true }));
     const scratch = () => readdirSync(tmp).filter((name) => name.startsWith('kiwibox-slurm-step-'));
-    const p = project({ 'kiwibox.yaml': 'version: 1\nslurm: {}\ntasks:\n  t: {run: [sleep, "60"]}\n' });
+    // The kill orphans the step's own `sleep`; short, so it does not outlive the test by much.
+    const p = project({ 'kiwibox.yaml': 'version: 1\nslurm: {}\ntasks:\n  t: {run: [sleep, "20"]}\n' });
     const env = { ...slurm.env, TMPDIR: tmp };
     const first = p.kiwibox(['--reporter', 'ndjson'], env);
     expect(await waitUntil(scratch, (dirs) => dirs.length === 1, 20_000)).toHaveLength(1);
@@ -113,9 +146,13 @@ describe.skipIf(missing !== undefined)('no leftovers from Slurm jobs', () => {
     // The kill gave the node-side kiwibox no chance to remove its dir.
     expect(scratch()).toHaveLength(1);
 
-    // The dir of a step whose kiwibox still runs (this test process stands in for it) is kept.
-    const alive = `kiwibox-slurm-step-${hostname()}-${process.pid}-Alive0`;
+    // The dir of a step whose kiwibox still runs (this test process stands in for it) is kept; one
+    // whose pid now belongs to another process (a different start time) is not.
+    const ns = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1];
+    const me = `kiwibox-slurm-step-${hostname()}-${ns}-${process.pid}`;
+    const alive = `${me}-${processStartTime(process.pid)}-Alive0`;
     mkdirSync(join(tmp, alive));
+    mkdirSync(join(tmp, `${me}-1-Reused`));
 
     writeFileSync(p.path('kiwibox.yaml'), 'version: 1\nslurm: {}\ntasks:\n  t: {run: [sh, -c, "exit 0"]}\n');
     const next = await p.kiwibox(['--reporter', 'ndjson'], env);
