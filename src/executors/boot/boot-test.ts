@@ -126,8 +126,10 @@ export const bootTestExecutor: StepExecutor<BootTestStep> = {
     const ovmf = firmware === 'uefi' ? findOvmf() : undefined;
     // Without OVMF the run fails with ovmf-missing; the fingerprint just says so.
     if (!ovmf) return ok({ firmware });
-    const [code, vars] = await Promise.all([ovmfDigest(ovmf.code), ovmfDigest(ovmf.vars)]);
-    return ok({ firmware, 'ovmf-code': code, 'ovmf-vars': vars });
+    const [code, vars] = await Promise.all([ovmfDigest(ovmf.code, step.id), ovmfDigest(ovmf.vars, step.id)]);
+    if (!code.ok) return code;
+    if (!vars.ok) return vars;
+    return ok({ firmware, 'ovmf-code': code.value, 'ovmf-vars': vars.value });
   },
   weight: (step) => step.cpus,
   run: runBootTest,
