@@ -23,6 +23,8 @@ export interface Restored {
   /** What the writer's run took. */
   readonly savedMs: number;
   readonly bytes: number;
+  /** The entry's step record (its hash and outputs give the step's upstream token). */
+  readonly record: EntryRecord;
 }
 
 const PARALLEL_FETCHES = 4;
@@ -71,6 +73,8 @@ export async function restoreEntry(options: {
   readonly signal: AbortSignal;
   readonly emit: Emit;
   readonly hashes?: HashCache;
+  /** Leave the step's log alone (it was written as the step ran elsewhere; the entry's is checked only). */
+  readonly skipLog?: boolean;
 }): Promise<Result<Restored>> {
   const { store, entry, step, project, signal, namespace } = options;
   const staging = cacheStagingDir(project.stateDir, step.id);
@@ -132,7 +136,7 @@ export async function restoreEntry(options: {
       // Verified while downloading: the record need not read the file again.
       options.hashes?.remember(to, statSync(to), digest.slice('sha256:'.length));
     }
-    if (log) {
+    if (log && !options.skipLog) {
       const target = stepLogFile(project.stateDir, step.id);
       await mkdir(dirname(target), { recursive: true });
       await rename(log, target);
@@ -144,6 +148,7 @@ export async function restoreEntry(options: {
       outputs: { files: moves.map(([, to]) => to), data: record.outputs.data },
       savedMs: record.durationMs,
       bytes,
+      record,
     });
   } catch (error) {
     return failWith({ reason: 'cache-io', message: `restoring ${step.id}: ${errorMessage(error)}` });

@@ -18,7 +18,8 @@ import { type CacheConfig, type CacheFlags, resolveCache } from './settings.js';
 import type { CacheStore } from './store.js';
 import { uploadEntry } from './upload.js';
 
-const WRITER = `kiwibox ${
+/** Who wrote an entry (EntryRecord.writer). */
+export const WRITER = `kiwibox ${
   (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
     .version
 }`;

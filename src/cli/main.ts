@@ -131,8 +131,12 @@ export function buildProgram(): Command {
     program
       .command('__slurm-step', { hidden: true })
       .description('internal: run one step inside a Slurm job')
-      .argument('<request>'),
-    async (request: string) => (await import('./commands/slurm-step.js')).slurmStepCommand(request, out),
+      .argument('<request>')
+      .option('--inline', 'the request is the JSON itself (no shared filesystem), not a file'),
+    async (request: string, o: { inline?: boolean }) =>
+      o.inline
+        ? (await import('./commands/slurm-node.js')).slurmNodeCommand(request, out)
+        : (await import('./commands/slurm-step.js')).slurmStepCommand(request, out),
   );
   const cache = program.command('cache').description('the team cache (docs/cache.md)');
   onAction(

@@ -1,8 +1,9 @@
 /**
  * `slurm:` (schema-valid) → SlurmSettings, with the checks the schema cannot make: the steps it
- * names exist, srun options kiwibox sets itself are not given again, and the shared-filesystem
- * mode (the only one so far) is not switched off.
+ * names exist, srun options kiwibox sets itself are not given again, and a cluster without a
+ * shared filesystem has the team cache (`cache: store:`) its data moves through.
  */
+import { isAbsolute } from 'node:path';
 import type { Document } from 'yaml';
 import type { SlurmSettings, Step, StepKind } from '../core/model.js';
 import type { Failure, Location } from '../core/result.js';
@@ -29,12 +30,24 @@ export function slurmSettings(options: {
     ...locate(options.doc, ['slurm', ...path]),
   });
   const failures: Failure[] = [];
-  if (raw['shared-filesystem'] === false) {
+  const shared = raw['shared-filesystem'] !== false;
+  const cache = (options.value.cache ?? {}) as Raw;
+  if (!shared && typeof cache.store !== 'string') {
     failures.push({
       reason: 'invalid-value',
       message:
-        'shared-filesystem: false is not supported yet: nodes without the project directory need the team cache to move step inputs and outputs',
+        'shared-filesystem: false needs the team cache (a cache: section with a store): it carries step inputs to the nodes and their outputs back',
       location: at('shared-filesystem'),
+    });
+  }
+  const nodeDir = raw['node-project-dir'];
+  if (typeof nodeDir === 'string' && (shared || !isAbsolute(nodeDir))) {
+    failures.push({
+      reason: 'invalid-value',
+      message: shared
+        ? 'node-project-dir is for shared-filesystem: false (with a shared filesystem the nodes use this path)'
+        : `node-project-dir must be an absolute path, not '${nodeDir}'`,
+      location: at('node-project-dir'),
     });
   }
   const steps = strings(raw.steps);
@@ -69,6 +82,8 @@ export function slurmSettings(options: {
     maxJobs: typeof raw['max-jobs'] === 'number' ? raw['max-jobs'] : 64,
     retries: typeof raw.retries === 'number' ? raw.retries : 0,
     archConstraint: raw['arch-constraint'] !== false,
+    sharedFilesystem: shared,
+    ...(typeof nodeDir === 'string' ? { nodeProjectDir: nodeDir } : {}),
   };
   return { settings, failures };
 }

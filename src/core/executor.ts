@@ -37,6 +37,8 @@ export interface ExecutorContext {
   readonly upstream: ReadonlyMap<string, StepOutputs>;
   /** A scratch directory for this run; removed after the step ends. */
   readonly tmpDir: string;
+  /** The step's fingerprint hash (its team-cache key), where the scheduler knows it. */
+  readonly hash?: string;
 }
 
 export interface StepExecutor<S extends Step = Step> {

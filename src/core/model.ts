@@ -127,7 +127,8 @@ export interface PodmanSettings {
 
 /**
  * `slurm:` in kiwibox.yaml: which steps run as Slurm jobs, and how they are submitted. The node runs
- * the step through kiwibox itself, on the same (shared) project directory.
+ * the step through kiwibox itself, on the same (shared) project directory or, without a shared
+ * filesystem, on its own working copy with data moving through the team cache.
  */
 export interface SlurmSettings {
   readonly partition?: string;
@@ -145,6 +146,10 @@ export interface SlurmSettings {
   readonly retries: number;
   /** Boxed steps ask for `--constraint=<arch>` (nodes carry Features=x86_64, aarch64). */
   readonly archConstraint: boolean;
+  /** False: nodes have their own working copy (`nodeProjectDir`); data moves through the team cache. */
+  readonly sharedFilesystem: boolean;
+  /** Where the project's working copy is on the nodes (no shared filesystem); default: the same path. */
+  readonly nodeProjectDir?: string;
 }
 
 /** A trusted ed25519 public key of the team cache (`name:base64`, the Nix form), where it was written. */

@@ -146,6 +146,14 @@ export const REASONS = {
     'slurm-time-limit': "the step's Slurm job ran out of its time limit",
     'slurm-job-failed': "the step's Slurm job ended without a result from kiwibox on the node",
     'slurm-result-unreadable': 'the result the node wrote for the step cannot be read',
+    'slurm-node-inputs-differ':
+      "without a shared filesystem: the node's working copy gives the step another fingerprint than the submitting side (other files, config or tools); refused, nothing ran",
+    'slurm-upstream-not-cached':
+      "without a shared filesystem: a dependency's outputs cannot reach the node (not in the team cache and this run cannot upload them, or not cacheable)",
+    'slurm-node-cache':
+      'without a shared filesystem: the node cannot use the team cache (none configured there, read-only, an entry missing, the upload failed)',
+    'slurm-result-not-in-cache':
+      "without a shared filesystem: the job completed but the step's entry cannot be restored and verified from the team cache",
   },
   cache: {
     'cache-http': 'the team cache server answered with an error or not at all',

@@ -5,6 +5,7 @@
 import type { ExecutorLookup, StepExecutor } from '../core/executor.js';
 import type { Project, Step } from '../core/model.js';
 import { hostBuildExecutor } from './kiwi/host-build.js';
+import type { SlurmCacheLink } from './slurm/node-data.js';
 import { taskExecutor } from './task.js';
 
 /** The executors loaded on demand (builds on the host and tasks are always there). */
@@ -57,8 +58,15 @@ function kindsOf(project: Project): Set<Kind> {
   return kinds;
 }
 
-/** The executors `project` needs; `overrides` swaps some (the compatibility commands' switches). */
-export async function executorsFor(project: Project, overrides: ExecutorSet = {}): Promise<ExecutorLookup> {
+/**
+ * The executors `project` needs; `overrides` swaps some (the compatibility commands' switches).
+ * `slurmCache`: the team cache Slurm steps use without a shared filesystem (cache/slurm-link.ts).
+ */
+export async function executorsFor(
+  project: Project,
+  overrides: ExecutorSet = {},
+  options: { readonly slurmCache?: SlurmCacheLink } = {},
+): Promise<ExecutorLookup> {
   const set: { -readonly [K in Kind]?: ExecutorSet[K] } = {};
   const load = async <K extends Kind>(kind: K) => {
     (set as Record<K, ExecutorSet[K]>)[kind] = overrides[kind] ?? (await loaders[kind]());
@@ -67,5 +75,5 @@ export async function executorsFor(project: Project, overrides: ExecutorSet = {}
   const local = executorLookup({ ...set, ...overrides });
   if (!project.slurm) return local;
   // Steps `slurm:` selects run as Slurm jobs; the node runs the same local executor (slurm/).
-  return (await import('./slurm/lookup.js')).slurmLookup(project.slurm, local);
+  return (await import('./slurm/lookup.js')).slurmLookup(project.slurm, local, options.slurmCache);
 }

@@ -186,7 +186,7 @@ describe.skipIf(missing !== undefined)('steps as Slurm jobs', () => {
     writeFileSync(p.path('kiwibox.yaml'), fixed);
     const rest = await p.kiwibox(['--reporter', 'plain'], slurm.env);
     expect(rest.exitCode).toBe(2);
-    expect(rest.stderr).toMatch(/kiwibox\.yaml:3:22: error\[invalid-value\].*need the team cache/);
+    expect(rest.stderr).toMatch(/kiwibox\.yaml:3:22: error\[invalid-value\].*needs the team cache/);
     expect(rest.stderr).toMatch(/kiwibox\.yaml:4:14: error\[unknown-step\]/);
     expect(rest.stderr).toMatch(/kiwibox\.yaml:5:15: error\[invalid-value\].*--job-name/);
     expect(rest.stderr).not.toContain('    at ');

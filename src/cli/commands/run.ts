@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { slurmCacheLink } from '../../cache/slurm-link.js';
 import { openTeamCache, type TeamCache } from '../../cache/team-cache.js';
 import type { ExecutorLookup } from '../../core/executor.js';
 import type { Project } from '../../core/model.js';
@@ -43,7 +44,13 @@ export async function runProject(options: {
     const summary = await runSteps({
       project,
       order,
-      lookup: options.lookup ?? (await executorsFor(project)),
+      lookup:
+        options.lookup ??
+        (await executorsFor(
+          project,
+          {},
+          options.teamCache ? { slurmCache: slurmCacheLink(options.teamCache) } : {},
+        )),
       services: fingerprintServices(project.stateDir),
       emit: (event) => reporter.event(event),
       jobs: global.jobs,

@@ -3,7 +3,8 @@
  * executor's, and `run` becomes one Slurm job (srun) in which kiwibox on the node runs the inner
  * executor on the shared project directory (`kiwibox __slurm-step`, see node-step.ts). The live log
  * streams back through srun; the outcome is the job's final state (scontrol) plus the result file the
- * node wrote. Anything less than both is a failure, never a success.
+ * node wrote. Anything less than both is a failure, never a success. Without a shared filesystem the
+ * request, result and data travel another way (no-shared-fs.ts), through the same JobChannel.
  */
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +14,10 @@ import { type Failure, fail, ok, type Result } from '../../core/result.js';
 import { onForcedExit } from '../../process/forced-exit.js';
 import { runProcess } from '../../process/run.js';
 import { slurmRequestFile, slurmResultFile, slurmRunDir } from '../../state/layout.js';
-import { PROGRESS_MARK, readJobResult, writeJobFile } from './job-files.js';
+import { type JobChannel, PROGRESS_MARK, readJobResult, writeJobFile } from './job-files.js';
 import { ACTIVE, cancelJob, finalJobState, type JobState, waitJobsGone } from './job-state.js';
+import { noSharedFsChannel } from './no-shared-fs.js';
+import type { SlurmCacheLink } from './node-data.js';
 import type { Slots } from './slots.js';
 import { jobIdOf, srunArgv, srunLineShown } from './srun-argv.js';
 
@@ -27,6 +30,8 @@ export interface SlurmRun {
   /** Unique per kiwibox run: in job names (`kiwibox:<step>@<run>`) and the state dir. */
   readonly runId: string;
   readonly slots: Slots;
+  /** Without a shared filesystem: the team cache the data moves through (none open: steps fail). */
+  readonly cache?: SlurmCacheLink;
 }
 
 type Attempt = Result<StepOutputs> & { readonly retry?: boolean };
@@ -72,9 +77,13 @@ function progressOf(line: string): [string, string | undefined] | undefined {
 }
 
 async function submitOnce(step: Step, ctx: ExecutorContext, run: SlurmRun): Promise<Attempt> {
+  if (!run.settings.sharedFilesystem) {
+    const channel = await noSharedFsChannel({ step, ctx, settings: run.settings, cache: run.cache });
+    return channel.ok ? submitAndWait(step, ctx, run, channel.value) : channel;
+  }
   const { stateDir } = ctx.project;
   try {
-    return await submitAndWait(step, ctx, run);
+    return await submitAndWait(step, ctx, run, await sharedFsChannel(step, ctx, run));
   } finally {
     await rm(slurmRequestFile(stateDir, run.runId, step.id), { force: true });
     await rm(slurmResultFile(stateDir, run.runId, step.id), { force: true });
@@ -83,9 +92,9 @@ async function submitOnce(step: Step, ctx: ExecutorContext, run: SlurmRun): Prom
   }
 }
 
-async function submitAndWait(step: Step, ctx: ExecutorContext, run: SlurmRun): Promise<Attempt> {
+/** Shared filesystem: the request and the result are files in the project's state dir. */
+async function sharedFsChannel(step: Step, ctx: ExecutorContext, run: SlurmRun): Promise<JobChannel> {
   const { project } = ctx;
-  const jobName = `kiwibox:${step.id}@${run.runId}`;
   const request = slurmRequestFile(project.stateDir, run.runId, step.id);
   const resultFile = slurmResultFile(project.stateDir, run.runId, step.id);
   await mkdir(slurmRunDir(project.stateDir, run.runId), { recursive: true });
@@ -97,6 +106,21 @@ async function submitAndWait(step: Step, ctx: ExecutorContext, run: SlurmRun): P
     upstream: Object.fromEntries(ctx.upstream),
     resultFile,
   });
+  return {
+    args: ['__slurm-step', request],
+    chdir: project.dir,
+    result: (jobId) => readJobResult({ path: resultFile, jobId, step: step.id }),
+  };
+}
+
+async function submitAndWait(
+  step: Step,
+  ctx: ExecutorContext,
+  run: SlurmRun,
+  channel: JobChannel,
+): Promise<Attempt> {
+  const { project } = ctx;
+  const jobName = `kiwibox:${step.id}@${run.runId}`;
   let jobId: string | undefined;
   const srunErrors: string[] = [];
   const onLine = (line: string, stream: 'stdout' | 'stderr') => {
@@ -105,6 +129,7 @@ async function submitAndWait(step: Step, ctx: ExecutorContext, run: SlurmRun): P
       if (/error/i.test(line)) srunErrors.push(line.replace(/^srun: (error: )?/, ''));
       if (!srunLineShown(line)) return;
     }
+    if (stream === 'stdout' && channel.take?.(line)) return;
     const progress = stream === 'stdout' ? progressOf(line) : undefined;
     if (progress) {
       ctx.progress?.(...progress);
@@ -130,7 +155,8 @@ async function submitAndWait(step: Step, ctx: ExecutorContext, run: SlurmRun): P
     project,
     settings: run.settings,
     jobName,
-    command: [process.execPath, BIN, '__slurm-step', request],
+    chdir: channel.chdir,
+    command: [process.execPath, BIN, ...channel.args],
   });
   try {
     await runProcess({ argv, cwd: project.dir, signal: kill.signal, onLine, step: step.id });
@@ -157,11 +183,11 @@ async function submitAndWait(step: Step, ctx: ExecutorContext, run: SlurmRun): P
     return stateFailure(step, jobId, { ...state, state: 'NODE_FAIL' }, srunErrors);
   }
   if (state?.state === 'COMPLETED' || state?.state === 'FAILED') {
-    const result = await readJobResult({ path: resultFile, jobId, step: step.id });
+    const result = await channel.result(jobId);
     if (result.ok) {
       if (!result.value.ok) return fail(result.value.failures.map((f) => ({ ...f, step: step.id })));
       if (state.state !== 'COMPLETED') return stateFailure(step, jobId, state, srunErrors);
-      return ok(result.value.outputs);
+      return channel.collect ? channel.collect(result.value.outputs) : ok(result.value.outputs);
     }
     if (state.state === 'COMPLETED') return result;
   }

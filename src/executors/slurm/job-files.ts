@@ -6,8 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { StepOutputs } from '../../core/executor.js';
 import { writeFileAtomic } from '../../core/fs.js';
-import type { Failure } from '../../core/result.js';
-import { errorMessage, fail, ok, type Result } from '../../core/result.js';
+import { errorMessage, type Failure, fail, ok, type Result } from '../../core/result.js';
 
 export interface JobRequest {
   readonly v: 1;
@@ -22,6 +21,20 @@ export interface JobRequest {
 export type JobResult =
   | { readonly v: 1; readonly jobId: string; readonly ok: true; readonly outputs: StepOutputs }
   | { readonly v: 1; readonly jobId: string; readonly ok: false; readonly failures: readonly Failure[] };
+
+/** How a job's request reaches the node and its result comes back (files, or argv + stdout + cache). */
+export interface JobChannel {
+  /** What follows `kiwibox` on the node's command line. */
+  readonly args: readonly string[];
+  /** srun --chdir: the project's directory on the node. */
+  readonly chdir: string;
+  /** Takes a stdout line meant for kiwibox (true: not part of the log). */
+  readonly take?: (line: string) => boolean;
+  /** The node's result, read once the job ended COMPLETED or FAILED. */
+  result(jobId: string): Promise<Result<JobResult>>;
+  /** The step's outputs here, from the node's outputs (COMPLETED and a successful result only). */
+  collect?(outputs: StepOutputs): Promise<Result<StepOutputs>>;
+}
 
 /** A line the node prints for a `step-progress` event (the submitter turns it back into one). */
 export const PROGRESS_MARK = '\u001fkiwibox-progress ';

@@ -34,6 +34,8 @@ export interface SrunOptions {
   readonly project: Project;
   readonly settings: SlurmSettings;
   readonly jobName: string;
+  /** The project's directory on the node (default: the same as here). */
+  readonly chdir?: string;
   /** The node's command: node, kiwibox, the internal subcommand and the request file. */
   readonly command: readonly string[];
 }
@@ -45,7 +47,7 @@ export function srunArgv(options: SrunOptions): [string, ...string[]] {
   return [
     'srun',
     `--job-name=${options.jobName}`,
-    `--chdir=${options.project.dir}`,
+    `--chdir=${options.chdir ?? options.project.dir}`,
     '--nodes=1',
     '--ntasks=1',
     // `srun: jobid N: …` tells the job id as soon as it is allocated (the rest is filtered out).

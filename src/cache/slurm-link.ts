@@ -1,0 +1,104 @@
+/**
+ * The team cache as Slurm steps without a shared filesystem use it on the submitting side
+ * (executors/slurm/no-shared-fs.ts): a node can only get a dependency's outputs from the cache, so
+ * they must be there before the job starts; and the step's outputs come back only as the entry the
+ * node uploaded, restored and verified like any other (signature, step record, every digest).
+ * Unlike TeamCache.restore/upload, every problem here fails the step: it cannot run, or its result
+ * cannot be trusted.
+ */
+import type { StepOutputs } from '../core/executor.js';
+import type { Project, Step } from '../core/model.js';
+import { type Failure, fail, failWith, ok, type Result } from '../core/result.js';
+import type { SlurmCacheLink } from '../executors/slurm/node-data.js';
+import { readRecord } from '../state/record.js';
+import { notCacheable } from './entry.js';
+import { restoreEntry } from './restore.js';
+import { type TeamCache, WRITER } from './team-cache.js';
+import { uploadEntry } from './upload.js';
+
+const messages = (failures: readonly Failure[]) => failures.map((f) => f.message).join('; ');
+
+async function publishOne(options: {
+  readonly cache: TeamCache;
+  readonly step: Step;
+  readonly dep: Step;
+  readonly project: Project;
+  readonly signal: AbortSignal;
+}): Promise<Result<string>> {
+  const { cache, dep, project, signal } = options;
+  const missing = (why: string) =>
+    failWith({
+      step: options.step.id,
+      reason: 'slurm-upstream-not-cached',
+      message: `'${options.step.id}' cannot go to a node without a shared filesystem: its dependency '${dep.id}' ${why}`,
+    });
+  const record = readRecord(project.stateDir, dep.id);
+  if (!record) return missing('has no record here');
+  const why = notCacheable(dep, record);
+  if (why) return missing(`cannot go through the team cache (${why})`);
+  const found = await cache.lookup({ step: dep, key: record.hash, signal });
+  if (found.hit) return ok(record.hash);
+  if (found.storeDown) return missing(`cannot be looked up in the team cache: ${found.reason}`);
+  if (!cache.writes) {
+    return missing(
+      `is not in the team cache (${found.reason}) and this run may not write it (cache mode read-only); upload it first or send '${dep.id}' to Slurm too`,
+    );
+  }
+  const uploaded = await uploadEntry({
+    store: cache.store,
+    config: cache.config,
+    step: dep,
+    project,
+    record,
+    writer: WRITER,
+    signal,
+  });
+  return uploaded.ok ? ok(record.hash) : missing(`could not be uploaded: ${messages(uploaded.error)}`);
+}
+
+export function slurmCacheLink(cache: TeamCache): SlurmCacheLink {
+  return {
+    async publishUpstream({ step, project, signal }) {
+      const why = notCacheable(step);
+      if (why) {
+        return failWith({
+          step: step.id,
+          reason: 'slurm-upstream-not-cached',
+          message: `'${step.id}' cannot go to a node without a shared filesystem: its result cannot come back through the team cache (${why})`,
+        });
+      }
+      const keys: Record<string, string> = {};
+      for (const id of step.deps) {
+        const dep = project.steps.get(id);
+        if (!dep) continue;
+        const key = await publishOne({ cache, step, dep, project, signal });
+        if (!key.ok) return key;
+        keys[id] = key.value;
+      }
+      return ok(keys);
+    },
+    async restoreResult({ step, project, key, signal }): Promise<Result<StepOutputs>> {
+      const lost = (why: string) =>
+        fail([
+          {
+            step: step.id,
+            reason: 'slurm-result-not-in-cache' as const,
+            message: `the Slurm job of '${step.id}' completed, but its result cannot be restored from the team cache: ${why}`,
+          },
+        ]);
+      const found = await cache.lookup({ step, key, signal });
+      if (!found.hit) return lost(found.reason);
+      const restored = await restoreEntry({
+        store: cache.store,
+        entry: found.entry,
+        namespace: found.namespace,
+        step,
+        project,
+        signal,
+        emit: () => undefined,
+        skipLog: true,
+      });
+      return restored.ok ? ok(restored.value.outputs) : lost(messages(restored.error));
+    },
+  };
+}

@@ -1,0 +1,258 @@
+/**
+ * `kiwibox __slurm-step --inline REQUEST` (internal): a step's Slurm job on a node without a shared
+ * filesystem (executors/slurm/node-data.ts). The node's working copy is not trusted to be current:
+ * each dependency's outputs are restored from the team cache by the key the submitter sent, the
+ * step's fingerprint must then come out as the submitter's (else it is refused: the working copies
+ * differ, and running would give a result for other inputs), the step runs and its entry is
+ * uploaded. The verdict is the last stdout line (RESULT_MARK); the data travels in the cache.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { notCacheable } from '../../cache/entry.js';
+import { restoreEntry } from '../../cache/restore.js';
+import { openTeamCache, type TeamCache, WRITER } from '../../cache/team-cache.js';
+import { uploadEntry } from '../../cache/upload.js';
+import { loadProject } from '../../config/load.js';
+import type { ExecutorContext, StepExecutor, StepOutputs } from '../../core/executor.js';
+import type { Project, Step } from '../../core/model.js';
+import { errorMessage, type Failure, fail, failWith, ok, type Result } from '../../core/result.js';
+import { executorsFor } from '../../executors/index.js';
+import type { JobResult } from '../../executors/slurm/job-files.js';
+import { PROGRESS_MARK } from '../../executors/slurm/job-files.js';
+import { decodeRequest, type NodeRequest, RESULT_MARK } from '../../executors/slurm/node-data.js';
+import { type FingerprintServices, fingerprintAndDecide, upstreamToken } from '../../fingerprint/decide.js';
+import type { Output } from '../../reporters/output.js';
+import { acquireStepLock } from '../../state/lock.js';
+import type { Lock } from '../../state/lock-file.js';
+import { dropRecord, writeRecord } from '../../state/record.js';
+import { StepLog } from '../../state/step-log.js';
+import { EXIT } from '../options.js';
+import { fingerprintServices } from '../session.js';
+import { interruptController } from '../signals.js';
+
+const messages = (failures: readonly Failure[]) => failures.map((f) => f.message).join('; ');
+
+/** The node's step lock, waited for: jobs of one run may share the node's working copy. */
+async function lockWaiting(project: Project, id: string, signal: AbortSignal): Promise<Result<Lock>> {
+  for (;;) {
+    const attempt = await acquireStepLock(project.stateDir, id);
+    if (!attempt.ok) return attempt;
+    if ('held' in attempt.value) return ok(attempt.value.held);
+    if (signal.aborted) return failWith({ step: id, reason: 'cancelled', message: `'${id}' was cancelled` });
+    await sleep(200);
+  }
+}
+
+interface Node {
+  readonly request: NodeRequest;
+  readonly project: Project;
+  readonly step: Step;
+  readonly executor: StepExecutor;
+  readonly cache: TeamCache;
+  readonly services: FingerprintServices;
+  readonly signal: AbortSignal;
+}
+
+const cacheFailure = (node: Pick<Node, 'request'>, message: string) =>
+  failWith({ step: node.request.step, reason: 'slurm-node-cache', message });
+
+/** Each dependency's outputs from its entry, restored over whatever the node's copy has. */
+async function restoreUpstream(
+  node: Node,
+): Promise<Result<{ tokens: Map<string, string>; outputs: Map<string, StepOutputs> }>> {
+  const { project, cache, signal } = node;
+  const tokens = new Map<string, string>();
+  const outputs = new Map<string, StepOutputs>();
+  for (const id of node.step.deps) {
+    const dep = project.steps.get(id);
+    const key = node.request.upstream[id];
+    if (!dep || key === undefined) return cacheFailure(node, `the request names no cache entry for '${id}'`);
+    const found = await cache.lookup({ step: dep, key, signal });
+    if (!found.hit)
+      return cacheFailure(node, `the entry of dependency '${id}' is not usable: ${found.reason}`);
+    const lock = await lockWaiting(project, id, signal);
+    if (!lock.ok) return lock;
+    try {
+      const restored = await restoreEntry({
+        store: cache.store,
+        entry: found.entry,
+        namespace: found.namespace,
+        step: dep,
+        project,
+        signal,
+        emit: () => undefined,
+        skipLog: true,
+        hashes: node.services.cache,
+      });
+      if (!restored.ok)
+        return cacheFailure(node, `restoring dependency '${id}': ${messages(restored.error)}`);
+      const { record } = restored.value;
+      const files = record.outputs.files.map((f) => ({ ...f, mtimeMs: 0 }));
+      tokens.set(id, upstreamToken({ ...record, outputs: { files, data: record.outputs.data } }));
+      outputs.set(id, restored.value.outputs);
+    } finally {
+      await lock.value.release();
+    }
+  }
+  return ok({ tokens, outputs });
+}
+
+/** Runs the step (its fingerprint already checked), records it on the node and uploads its entry. */
+async function runAndUpload(
+  node: Node,
+  upstream: ReadonlyMap<string, StepOutputs>,
+  record: (outputs: StepOutputs, durationMs: number) => ReturnType<typeof writeRecord>,
+): Promise<Result<StepOutputs>> {
+  const { project, step, cache, signal } = node;
+  if (!cache.writes) {
+    return cacheFailure(
+      node,
+      'the node may not write the team cache (mode read-only, or no signing key: KIWIBOX_CACHE_KEY_FILE is exported to the job if set where kiwibox runs)',
+    );
+  }
+  await dropRecord(project.stateDir, step.id);
+  const started = Date.now();
+  const log = new StepLog(project.stateDir, step.id);
+  const tmp = await mkdtemp(join(tmpdir(), 'kiwibox-slurm-step-'));
+  const ctx: ExecutorContext = {
+    project,
+    signal,
+    tmpDir: tmp,
+    hash: node.request.hash,
+    upstream,
+    output: (line, stream = 'stdout') => {
+      log.line(line);
+      (stream === 'stderr' ? process.stderr : process.stdout).write(`${line}\n`);
+    },
+    progress: (phase, detail) => process.stdout.write(`${PROGRESS_MARK}${JSON.stringify([phase, detail])}\n`),
+  };
+  let ran: Result<StepOutputs>;
+  try {
+    ran = await node.executor.run(step, ctx);
+  } catch (error) {
+    ran = failWith({
+      step: step.id,
+      reason: 'internal-error',
+      message: `internal error: ${errorMessage(error)}`,
+    });
+  } finally {
+    await log.close();
+    await rm(tmp, { recursive: true, force: true });
+  }
+  if (!ran.ok) return ran;
+  const written = await record(ran.value, Date.now() - started);
+  const why = notCacheable(step, written);
+  if (why) return cacheFailure(node, `the result cannot go through the team cache: ${why}`);
+  const uploaded = await uploadEntry({
+    store: cache.store,
+    config: cache.config,
+    step,
+    project,
+    record: written,
+    writer: WRITER,
+    signal,
+  });
+  return uploaded.ok ? ran : cacheFailure(node, `uploading the result: ${messages(uploaded.error)}`);
+}
+
+async function runStep(node: Node): Promise<Result<StepOutputs>> {
+  const { project, step, signal, request } = node;
+  const upstream = await restoreUpstream(node);
+  if (!upstream.ok) return upstream;
+  const lock = await lockWaiting(project, step.id, signal);
+  if (!lock.ok) return lock;
+  try {
+    const decided = await fingerprintAndDecide({
+      step,
+      project,
+      executor: node.executor,
+      services: node.services,
+      upstream: upstream.value.tokens,
+      force: true,
+      signal,
+    });
+    if (!decided.ok) return decided;
+    const { decision, inputStats, digests } = decided.value;
+    if (decision.kind !== 'run')
+      return failWith({ reason: 'internal-error', message: 'a forced step is fresh' });
+    if (decision.hash !== request.hash) {
+      return failWith({
+        step: step.id,
+        reason: 'slurm-node-inputs-differ',
+        message: `the node's working copy (${project.dir}) gives '${step.id}' fingerprint ${decision.hash.slice(0, 12)}, the submitting side ${request.hash.slice(0, 12)}: its input files, kiwibox.yaml, tools or kiwibox differ there; nothing was run`,
+      });
+    }
+    const found = await node.cache.lookup({ step, key: request.hash, signal });
+    if (found.hit) {
+      process.stdout.write(`kiwibox: '${step.id}' is in the team cache already; not run again\n`);
+      return ok({ files: [], data: {} });
+    }
+    return await runAndUpload(node, upstream.value.outputs, (outputs, durationMs) =>
+      writeRecord({
+        stateDir: project.stateDir,
+        projectDir: project.dir,
+        id: step.id,
+        fingerprint: decision.fingerprint,
+        hash: decision.hash,
+        outputs,
+        cache: node.services.cache,
+        durationMs,
+        inputStats,
+        digests,
+      }),
+    );
+  } finally {
+    await lock.value.release();
+  }
+}
+
+async function openNode(text: string, signal: AbortSignal): Promise<Result<Node>> {
+  const request = decodeRequest(text);
+  if (!request.ok) return request;
+  const { dir, file, step: id } = request.value;
+  const loaded = await loadProject({ file: join(dir, file), cache: true, readOnly: true });
+  if (!loaded.ok) return fail(loaded.error);
+  // The node runs the step itself: the project without `slurm:` gives the local executors.
+  const project = { ...loaded.value.project, slurm: undefined };
+  const step = project.steps.get(id);
+  const executor = step && (await executorsFor(project))(step);
+  if (!step || !executor) {
+    return failWith({
+      step: id,
+      reason: 'no-executor',
+      message: `no step '${id}' to run in ${project.file}`,
+    });
+  }
+  const cache = openTeamCache({ project, env: process.env, cwd: project.dir });
+  if (!cache.ok) return cacheFailure({ request: request.value }, messages(cache.error));
+  if (!cache.value)
+    return cacheFailure(
+      { request: request.value },
+      `no team cache is configured for ${project.file} on the node`,
+    );
+  const services = fingerprintServices(project.stateDir);
+  return ok({ request: request.value, project, step, executor, cache: cache.value, services, signal });
+}
+
+export async function slurmNodeCommand(text: string, _out: Output): Promise<number> {
+  // scancel sends SIGTERM: the step's processes and VMs are stopped the same way as on Ctrl-C.
+  const interrupt = interruptController(() => process.exit(EXIT.interrupted));
+  const jobId = process.env.SLURM_JOB_ID ?? '';
+  let result: Result<StepOutputs>;
+  const node = await openNode(text, interrupt.signal);
+  try {
+    result = node.ok ? await runStep(node.value) : node;
+  } catch (error) {
+    result = failWith({ reason: 'internal-error', message: `internal error: ${errorMessage(error)}` });
+  } finally {
+    if (node.ok) await node.value.cache.close();
+    interrupt.dispose();
+  }
+  const line: JobResult = result.ok
+    ? { v: 1, jobId, ok: true, outputs: result.value }
+    : { v: 1, jobId, ok: false, failures: result.error };
+  process.stdout.write(`${RESULT_MARK}${JSON.stringify(line)}\n`);
+  return result.ok ? EXIT.ok : EXIT.failed;
+}
