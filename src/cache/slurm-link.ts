@@ -34,6 +34,8 @@ async function publishOne(options: {
     });
   const record = readRecord(project.stateDir, dep.id);
   if (!record) return missing('has no record here');
+  // A box lives in a box store, not in the cache: the node resolves it itself (cli/commands/slurm-node.ts).
+  if (dep.kind === 'box') return ok(record.hash);
   const why = notCacheable(dep, record);
   if (why) return missing(`cannot go through the team cache (${why})`);
   const found = await cache.lookup({ step: dep, key: record.hash, signal });

@@ -9,95 +9,23 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { notCacheable } from '../../cache/entry.js';
-import { restoreEntry } from '../../cache/restore.js';
-import { openTeamCache, type TeamCache, WRITER } from '../../cache/team-cache.js';
+import { openTeamCache, WRITER } from '../../cache/team-cache.js';
 import { uploadEntry } from '../../cache/upload.js';
 import { loadProject } from '../../config/load.js';
-import type { ExecutorContext, StepExecutor, StepOutputs } from '../../core/executor.js';
-import type { Project, Step } from '../../core/model.js';
-import { errorMessage, type Failure, fail, failWith, ok, type Result } from '../../core/result.js';
+import type { ExecutorContext, StepOutputs } from '../../core/executor.js';
+import { errorMessage, fail, failWith, ok, type Result } from '../../core/result.js';
 import { executorsFor } from '../../executors/index.js';
-import type { JobResult } from '../../executors/slurm/job-files.js';
-import { PROGRESS_MARK } from '../../executors/slurm/job-files.js';
-import { decodeRequest, type NodeRequest, RESULT_MARK } from '../../executors/slurm/node-data.js';
-import { type FingerprintServices, fingerprintAndDecide, upstreamToken } from '../../fingerprint/decide.js';
+import { type JobResult, PROGRESS_MARK } from '../../executors/slurm/job-files.js';
+import { decodeRequest, RESULT_MARK } from '../../executors/slurm/node-data.js';
+import { fingerprintAndDecide } from '../../fingerprint/decide.js';
 import type { Output } from '../../reporters/output.js';
-import { acquireStepLock } from '../../state/lock.js';
-import type { Lock } from '../../state/lock-file.js';
 import { dropRecord, writeRecord } from '../../state/record.js';
 import { StepLog } from '../../state/step-log.js';
 import { EXIT } from '../options.js';
 import { fingerprintServices } from '../session.js';
 import { interruptController } from '../signals.js';
-
-const messages = (failures: readonly Failure[]) => failures.map((f) => f.message).join('; ');
-
-/** The node's step lock, waited for: jobs of one run may share the node's working copy. */
-async function lockWaiting(project: Project, id: string, signal: AbortSignal): Promise<Result<Lock>> {
-  for (;;) {
-    const attempt = await acquireStepLock(project.stateDir, id);
-    if (!attempt.ok) return attempt;
-    if ('held' in attempt.value) return ok(attempt.value.held);
-    if (signal.aborted) return failWith({ step: id, reason: 'cancelled', message: `'${id}' was cancelled` });
-    await sleep(200);
-  }
-}
-
-interface Node {
-  readonly request: NodeRequest;
-  readonly project: Project;
-  readonly step: Step;
-  readonly executor: StepExecutor;
-  readonly cache: TeamCache;
-  readonly services: FingerprintServices;
-  readonly signal: AbortSignal;
-}
-
-const cacheFailure = (node: Pick<Node, 'request'>, message: string) =>
-  failWith({ step: node.request.step, reason: 'slurm-node-cache', message });
-
-/** Each dependency's outputs from its entry, restored over whatever the node's copy has. */
-async function restoreUpstream(
-  node: Node,
-): Promise<Result<{ tokens: Map<string, string>; outputs: Map<string, StepOutputs> }>> {
-  const { project, cache, signal } = node;
-  const tokens = new Map<string, string>();
-  const outputs = new Map<string, StepOutputs>();
-  for (const id of node.step.deps) {
-    const dep = project.steps.get(id);
-    const key = node.request.upstream[id];
-    if (!dep || key === undefined) return cacheFailure(node, `the request names no cache entry for '${id}'`);
-    const found = await cache.lookup({ step: dep, key, signal });
-    if (!found.hit)
-      return cacheFailure(node, `the entry of dependency '${id}' is not usable: ${found.reason}`);
-    const lock = await lockWaiting(project, id, signal);
-    if (!lock.ok) return lock;
-    try {
-      const restored = await restoreEntry({
-        store: cache.store,
-        entry: found.entry,
-        namespace: found.namespace,
-        step: dep,
-        project,
-        signal,
-        emit: () => undefined,
-        skipLog: true,
-        hashes: node.services.cache,
-      });
-      if (!restored.ok)
-        return cacheFailure(node, `restoring dependency '${id}': ${messages(restored.error)}`);
-      const { record } = restored.value;
-      const files = record.outputs.files.map((f) => ({ ...f, mtimeMs: 0 }));
-      tokens.set(id, upstreamToken({ ...record, outputs: { files, data: record.outputs.data } }));
-      outputs.set(id, restored.value.outputs);
-    } finally {
-      await lock.value.release();
-    }
-  }
-  return ok({ tokens, outputs });
-}
+import { cacheFailure, lockWaiting, messages, type Node, restoreUpstream } from './slurm-node-upstream.js';
 
 /** Runs the step (its fingerprint already checked), records it on the node and uploads its entry. */
 async function runAndUpload(
@@ -217,7 +145,8 @@ async function openNode(text: string, signal: AbortSignal): Promise<Result<Node>
   // The node runs the step itself: the project without `slurm:` gives the local executors.
   const project = { ...loaded.value.project, slurm: undefined };
   const step = project.steps.get(id);
-  const executor = step && (await executorsFor(project))(step);
+  const lookup = await executorsFor(project);
+  const executor = step && lookup(step);
   if (!step || !executor) {
     return failWith({
       step: id,
@@ -233,7 +162,16 @@ async function openNode(text: string, signal: AbortSignal): Promise<Result<Node>
       `no team cache is configured for ${project.file} on the node`,
     );
   const services = fingerprintServices(project.stateDir);
-  return ok({ request: request.value, project, step, executor, cache: cache.value, services, signal });
+  return ok({
+    request: request.value,
+    project,
+    step,
+    executor,
+    lookup,
+    cache: cache.value,
+    services,
+    signal,
+  });
 }
 
 export async function slurmNodeCommand(text: string, _out: Output): Promise<number> {
