@@ -32,6 +32,8 @@ export interface CacheConfig {
   readonly writeNamespace: string;
   /** Present in read-write mode. */
   readonly signingKey?: SigningKey;
+  /** The absolute path it was read from, if from a file (Slurm nodes are told it). */
+  readonly signingKeyFile?: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -126,7 +128,10 @@ export function resolveCache(options: {
       bad(`cache namespace '${namespace}': use lowercase letters, digits and . _ - (e.g. pr-123)`),
     ]);
   }
-  const key = signingKey({ flags, env, cwd: options.cwd ?? process.cwd() });
+  const cwd = options.cwd ?? process.cwd();
+  const key = signingKey({ flags, env, cwd });
+  const keyFileGiven = flags.keyFile ?? env.KIWIBOX_CACHE_KEY_FILE;
+  const keyFile = keyFileGiven ? resolve(cwd, keyFileGiven) : undefined;
   if (!key.ok) return key;
   const extra = envTrustedKeys(env);
   if (!extra.ok) return extra;
@@ -146,5 +151,6 @@ export function resolveCache(options: {
     readNamespaces: namespace === '' ? [''] : ['', namespace],
     writeNamespace: namespace,
     ...(effective === 'read-write' && key.value ? { signingKey: key.value } : {}),
+    ...(effective === 'read-write' && keyFile ? { signingKeyFile: keyFile } : {}),
   });
 }

@@ -58,8 +58,19 @@ async function publishOne(options: {
   return uploaded.ok ? ok(record.hash) : missing(`could not be uploaded: ${messages(uploaded.error)}`);
 }
 
+/** The cache settings this run resolved (flags included), as the variables the node reads. */
+function nodeEnv(cache: TeamCache): Record<string, string> {
+  const { config } = cache;
+  return {
+    KIWIBOX_CACHE: config.store,
+    ...(config.writeNamespace ? { KIWIBOX_CACHE_NAMESPACE: config.writeNamespace } : {}),
+    ...(config.signingKeyFile ? { KIWIBOX_CACHE_KEY_FILE: config.signingKeyFile } : {}),
+  };
+}
+
 export function slurmCacheLink(cache: TeamCache): SlurmCacheLink {
   return {
+    nodeEnv: nodeEnv(cache),
     async publishUpstream({ step, project, signal }) {
       const why = notCacheable(step);
       if (why) {

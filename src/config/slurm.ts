@@ -88,9 +88,13 @@ export function slurmSettings(options: {
   return { settings, failures };
 }
 
-/** True if `step` runs as a Slurm job under `settings`. */
+/**
+ * True if `step` runs as a Slurm job under `settings`. Without a shared filesystem a box never
+ * does: it is resolved where it is used (the node resolves its own), not carried by the cache.
+ */
 export function runsOnSlurm(settings: SlurmSettings | undefined, step: Step): boolean {
   if (!settings) return false;
+  if (!settings.sharedFilesystem && step.kind === 'box') return false;
   if (!settings.steps.length && !settings.kinds.length) return true;
   return settings.steps.includes(step.id) || settings.kinds.includes(step.kind);
 }

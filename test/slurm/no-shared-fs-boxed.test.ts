@@ -56,7 +56,8 @@ describe.skipIf(missing !== undefined)('a boxed build as a Slurm job without a s
       'version: 1',
       `podman: {registries: {"${registry.host}": {tls-verify: false}}}`,
       `cache: {store: ${registry.host}/team/boxed, trusted-keys: ["${key.publicText}"]}`,
-      `slurm: {kinds: [build], time-limit: 20m, shared-filesystem: false, node-project-dir: ${node.dir}}`,
+      // No `kinds`: every step but the box goes to Slurm (a box is resolved where it is used).
+      `slurm: {time-limit: 20m, shared-filesystem: false, node-project-dir: ${node.dir}}`,
       'boxes:',
       '  tiny:',
       `    kernel: ${box.kernel}`,

@@ -74,6 +74,18 @@ describe.skipIf(missing !== undefined)('Slurm without a shared filesystem', () =
   };
   const kiwibox = (p: TempProject, args: string[] = [], env: Record<string, string> = {}) =>
     p.kiwibox(['--reporter', 'ndjson', ...args], { ...slurm.env, KIWIBOX_CACHE_KEY_FILE: keyFile, ...env });
+  /** Cache settings by flags only: the node, which sees the environment but not the flags, gets them too. */
+  const byFlags = (p: TempProject) =>
+    p.kiwibox(
+      ['--reporter', 'ndjson', '--cache-key-file', keyFile, '--cache-namespace', 'flagged'],
+      slurm.env,
+    );
+
+  const tags = async (repository: string): Promise<string[]> => {
+    const response = await fetch(`http://${registry.host}/v2/${repository}/tags/list`);
+    if (response.status === 404) return [];
+    return ((await response.json()) as { tags: string[] | null }).tags ?? [];
+  };
 
   beforeAll(async () => {
     [slurm, registry] = await Promise.all([startSlurm(), startRegistry()]);
@@ -99,7 +111,7 @@ describe.skipIf(missing !== undefined)('Slurm without a shared filesystem', () =
     const { here, node } = pair({ repo: 'nofs-a', slurm: ['steps: [up, count]'], input: 'hello\n' });
     node.write({ 'gen.txt': 'stale\n' });
     const before = slurm.finishedJobs().length;
-    const ran = await kiwibox(here);
+    const ran = await byFlags(here);
     expect(ran.stderr).toBe('');
     expect(ran.exitCode, ran.stdout).toBe(0);
     const jobs = slurm.finishedJobs().slice(before);
@@ -124,8 +136,11 @@ describe.skipIf(missing !== undefined)('Slurm without a shared filesystem', () =
     expect(lines.map((e) => e.line)).toContain('upper-done');
     expect(readFileSync(here.path('.kiwibox/logs/up.log'), 'utf8')).toContain('upper-done');
     expect(ran.stdout).not.toContain('kiwibox-result');
+    // The node wrote where the flags said: the namespace, signed with the flag's key.
+    expect((await tags('team/nofs-a/flagged')).length).toBe(3);
+    expect(await tags('team/nofs-a')).toEqual([]);
 
-    const again = await kiwibox(here);
+    const again = await byFlags(here);
     expect(again.exitCode).toBe(0);
     expect(events(again.stdout).filter((e) => e.type === 'step-fresh')).toHaveLength(3);
     expect(slurm.finishedJobs()).toHaveLength(before + 2);
@@ -204,5 +219,15 @@ describe.skipIf(missing !== undefined)('Slurm without a shared filesystem', () =
     expect(ran.stderr).toMatch(/kiwibox\.yaml:5:21: error\[invalid-value\].*absolute path/);
     expect(ran.stderr).not.toContain('    at ');
     expect(existsSync(p.path('ran.txt'))).toBe(false);
+  });
+
+  it('refuses to run with the team cache turned off (exit 2, before any job)', async () => {
+    const { here } = pair({ repo: 'nofs-e', slurm: [], input: 'off\n' });
+    const before = slurm.finishedJobs().length;
+    const ran = await kiwibox(here, ['--cache-mode', 'off']);
+    expect(ran.exitCode).toBe(2);
+    expect(ran.stderr).toMatch(/error\[bad-cache-setting\].*shared-filesystem: false.*--cache-mode off/);
+    expect(slurm.finishedJobs().length).toBe(before);
+    expect(existsSync(here.path('gen.txt'))).toBe(false);
   });
 });

@@ -4,7 +4,8 @@ import { dirname, resolve } from 'node:path';
 import { slurmCacheLink } from '../../cache/slurm-link.js';
 import { openTeamCache, type TeamCache } from '../../cache/team-cache.js';
 import type { ExecutorLookup } from '../../core/executor.js';
-import type { Project } from '../../core/model.js';
+import type { Project, Step } from '../../core/model.js';
+import type { Failure } from '../../core/result.js';
 import { executorsFor } from '../../executors/index.js';
 import { buildGraph, topologicalOrder } from '../../graph/graph.js';
 import { createReporter, defaultReporter, withProfile } from '../../reporters/create.js';
@@ -99,6 +100,11 @@ export async function runCommand(
     out.failures(cache.error);
     return EXIT.badInput;
   }
+  const noCache = await slurmWithoutCache(project, order, cache.value);
+  if (noCache) {
+    out.failures([noCache]);
+    return EXIT.badInput;
+  }
   const problem = await slurmProblem(project, order);
   if (problem) {
     out.failures([problem]);
@@ -127,4 +133,21 @@ export function profileFile(
     return false;
   }
   return path;
+}
+
+/** Slurm without a shared filesystem moves data through the team cache: it must be on. */
+async function slurmWithoutCache(
+  project: Project,
+  order: readonly string[],
+  cache: TeamCache | undefined,
+): Promise<Failure | undefined> {
+  const settings = project.slurm;
+  if (!settings || settings.sharedFilesystem || cache) return undefined;
+  const { runsOnSlurm } = await import('../../config/slurm.js');
+  if (!order.some((id) => runsOnSlurm(settings, project.steps.get(id) as Step))) return undefined;
+  return {
+    reason: 'bad-cache-setting',
+    message:
+      'slurm: shared-filesystem: false moves step data through the team cache, which this run turned off (--cache-mode off or KIWIBOX_CACHE_MODE=off)',
+  };
 }

@@ -159,7 +159,14 @@ async function submitAndWait(
     command: [process.execPath, BIN, ...channel.args],
   });
   try {
-    await runProcess({ argv, cwd: project.dir, signal: kill.signal, onLine, step: step.id });
+    await runProcess({
+      argv,
+      cwd: project.dir,
+      signal: kill.signal,
+      onLine,
+      step: step.id,
+      ...(channel.env ? { env: channel.env } : {}),
+    });
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
     forget();

@@ -28,6 +28,8 @@ export interface JobChannel {
   readonly args: readonly string[];
   /** srun --chdir: the project's directory on the node. */
   readonly chdir: string;
+  /** Added to srun's environment (which --export=ALL passes to the job). */
+  readonly env?: Readonly<Record<string, string>>;
   /** Takes a stdout line meant for kiwibox (true: not part of the log). */
   readonly take?: (line: string) => boolean;
   /** The node's result, read once the job ended COMPLETED or FAILED. */

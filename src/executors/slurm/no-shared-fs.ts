@@ -46,6 +46,7 @@ export async function noSharedFsChannel(options: {
     value: {
       args: ['__slurm-step', '--inline', request.value],
       chdir: dir,
+      env: cache.nodeEnv,
       take(line) {
         const found = resultOf(line);
         if (found) result = found;

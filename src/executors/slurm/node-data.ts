@@ -70,6 +70,11 @@ export function resultOf(line: string): JobResult | undefined {
 /** The team cache as the Slurm executor needs it without a shared filesystem (cache/slurm-link.ts). */
 export interface SlurmCacheLink {
   /**
+   * Variables for the job that make the node's kiwibox use this run's cache settings, even those
+   * given as flags (srun exports the environment, not kiwibox's command line).
+   */
+  readonly nodeEnv: Readonly<Record<string, string>>;
+  /**
    * Makes sure the entries of `step`'s dependencies are in the cache (uploading those built here,
    * if this run may write) and returns their keys by step id; a failure names what is missing.
    */
