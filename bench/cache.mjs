@@ -6,49 +6,18 @@
 // The pipeline: a stash of a busybox root, a stack built from it by kiwi-ng (tbz), and a task that
 // makes and compresses 256 MB (the "big output").
 //   npm run build && node bench/cache.mjs [RUNS]
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKey } from '../dist/cache/sign.js';
 import { runKiwibox } from './kiwibox-cli.mjs';
+import { startRegistry } from './registry.mjs';
 
 const runs = Number(process.argv[2] ?? 3);
 const work = await mkdtemp(join(tmpdir(), 'kiwibox-bench-cache-'));
 const cleanups = [];
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRegistry() {
-  const host = `127.0.0.1:${await freePort()}`;
-  const dir = join(work, 'registry');
-  mkdirSync(dir);
-  writeFileSync(
-    join(dir, 'config.yml'),
-    `version: 0.1\nlog: {level: warn, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: ${dir}/data}}\nhttp: {addr: "${host}"}\n`,
-  );
-  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {
-    stdio: 'ignore',
-    detached: true,
-  });
-  cleanups.push(() => process.kill(-child.pid, 'SIGKILL'));
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`http://${host}/v2/`)).ok) return host;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('docker-registry did not start');
-}
 
 function busyboxRoot(dir) {
   for (const sub of [
@@ -159,7 +128,9 @@ async function timed(fn) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 try {
-  const host = await startRegistry();
+  const registry = await startRegistry(join(work, 'registry'));
+  cleanups.push(registry.stop);
+  const host = registry.host;
   const key = generateKey('bench-1');
   const keyFile = join(work, 'bench.key');
   writeFileSync(keyFile, `${key.secretText}\n`, { mode: 0o600 });

@@ -111,7 +111,10 @@ export function slurmCacheLink(cache: TeamCache): SlurmCacheLink {
         emit: () => undefined,
         skipLog: true,
       });
-      return restored.ok ? ok(restored.value.outputs) : lost(messages(restored.error));
+      if (!restored.ok) return lost(messages(restored.error));
+      // The node's entry is the step's: the upload after the step succeeds would only repeat it.
+      cache.verified(key);
+      return ok(restored.value.outputs);
     },
   };
 }

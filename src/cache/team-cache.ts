@@ -30,6 +30,8 @@ export class TeamCache {
   readonly config: CacheConfig;
   readonly store: CacheStore;
   #down = false;
+  /** Keys whose entry this run restored and verified: uploading them again adds nothing. */
+  readonly #stored = new Set<string>();
 
   constructor(options: { readonly config: CacheConfig; readonly store: CacheStore }) {
     this.config = options.config;
@@ -98,10 +100,16 @@ export class TeamCache {
       emit({ type: 'info', step: step.id, message: `cache miss: ${messages(restored.error)}` });
       return undefined;
     }
+    this.verified(options.key);
     return restored.value;
   }
 
-  /** Uploads a step that ran (read-write mode); problems become a warning. */
+  /** The entry for `key` was restored and verified in this run (a Slurm step's, see slurm-link.ts). */
+  verified(key: string): void {
+    this.#stored.add(key);
+  }
+
+  /** Uploads a step that ran (read-write mode, not verified in the store already); problems warn. */
   async upload(options: {
     readonly step: Step;
     readonly project: Project;
@@ -110,7 +118,8 @@ export class TeamCache {
     readonly emit: Emit;
   }): Promise<void> {
     const { step, emit } = options;
-    if (!this.writes || this.#down || notCacheable(step, options.record)) return;
+    if (!this.writes || this.#down || this.#stored.has(options.record.hash)) return;
+    if (notCacheable(step, options.record)) return;
     const uploaded = await uploadEntry({
       ...options,
       store: this.store,

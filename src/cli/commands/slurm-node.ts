@@ -112,11 +112,8 @@ async function runStep(node: Node): Promise<Result<StepOutputs>> {
         message: `the node's working copy (${project.dir}) gives '${step.id}' fingerprint ${decision.hash.slice(0, 12)}, the submitting side ${request.hash.slice(0, 12)}: its input files, kiwibox.yaml, tools or kiwibox differ there; nothing was run`,
       });
     }
-    const found = await node.cache.lookup({ step, key: request.hash, signal });
-    if (found.hit) {
-      process.stdout.write(`kiwibox: '${step.id}' is in the team cache already; not run again\n`);
-      return ok({ files: [], data: {} });
-    }
+    // Always run, even if the cache has the entry by now: the submitter only sends a step it found
+    // neither fresh nor in the cache, or one it was told to run (--force).
     return await runAndUpload(node, upstream.value.outputs, (outputs, durationMs) =>
       writeRecord({
         stateDir: project.stateDir,
