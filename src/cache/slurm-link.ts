@@ -63,6 +63,7 @@ function nodeEnv(cache: TeamCache): Record<string, string> {
   const { config } = cache;
   return {
     KIWIBOX_CACHE: config.store,
+    KIWIBOX_CACHE_MODE: config.mode,
     ...(config.writeNamespace ? { KIWIBOX_CACHE_NAMESPACE: config.writeNamespace } : {}),
     ...(config.signingKeyFile ? { KIWIBOX_CACHE_KEY_FILE: config.signingKeyFile } : {}),
   };
@@ -87,6 +88,14 @@ export function slurmCacheLink(cache: TeamCache): SlurmCacheLink {
         const key = await publishOne({ cache, step, dep, project, signal });
         if (!key.ok) return key;
         keys[id] = key.value;
+      }
+      // The node signs and uploads the result with this run's settings, which may not write.
+      if (!cache.writes) {
+        return failWith({
+          step: step.id,
+          reason: 'slurm-node-cache',
+          message: `'${step.id}' cannot go to a node without a shared filesystem: the node uploads its result to the team cache, and this run may not write it (cache mode read-only: give a signing key)`,
+        });
       }
       return ok(keys);
     },

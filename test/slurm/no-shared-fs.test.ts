@@ -176,6 +176,14 @@ describe.skipIf(missing !== undefined)('Slurm without a shared filesystem', () =
     expect(failures[0]?.message).toMatch(/'gen' is not in the team cache .*read-only/);
     expect(slurm.finishedJobs().length).toBe(before);
     expect(existsSync(here.path('up.txt'))).toBe(false);
+    // gen in the cache now, but the node could still not upload up's result: refused before a job.
+    expect((await kiwibox(here, ['--force', 'gen'])).exitCode).toBe(0);
+    const again = await kiwibox(here, ['--cache-mode', 'read-only']);
+    expect(again.exitCode).toBe(1);
+    const refused = outcome(again.stdout, 'up')?.failures as { reason: string; message: string }[];
+    expect(refused.map((f) => f.reason)).toEqual(['slurm-node-cache']);
+    expect(refused[0]?.message).toContain('may not write');
+    expect(slurm.finishedJobs().length).toBe(before);
   });
 
   it('fails a job that completed when its entry is not one this side trusts: never a false success', async () => {
