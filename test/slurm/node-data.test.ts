@@ -1,0 +1,71 @@
+/**
+ * What travels to and from a node without a shared filesystem: the request in srun's argv (refused
+ * when too long for it), the result as a marked stdout line (anything else is not a result), and
+ * srun's --chdir at the node's working copy.
+ */
+import { describe, expect, it } from 'vitest';
+import { analyse } from '../../src/config/analyse.js';
+import {
+  decodeRequest,
+  encodeRequest,
+  type NodeRequest,
+  RESULT_MARK,
+  resultOf,
+} from '../../src/executors/slurm/node-data.js';
+import { srunArgv } from '../../src/executors/slurm/srun-argv.js';
+
+const request: NodeRequest = {
+  v: 2,
+  dir: '/node/copy',
+  file: 'kiwibox.yaml',
+  step: 'up',
+  hash: 'a'.repeat(64),
+  upstream: { gen: 'b'.repeat(64) },
+};
+
+describe('no-shared-filesystem job data', () => {
+  it('round-trips a request, refuses one too long for argv and text that is not one', () => {
+    const text = encodeRequest(request);
+    expect(text.ok && decodeRequest(text.value)).toEqual({ ok: true, value: request });
+    const many = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`step-${i}`, 'c'.repeat(64)]));
+    const long = encodeRequest({ ...request, upstream: many });
+    expect(long.ok).toBe(false);
+    expect(!long.ok && long.error[0]?.message).toMatch(/too long for srun's command line/);
+    expect(decodeRequest('{"v":1,"step":"up"}').ok).toBe(false);
+    expect(decodeRequest('not json').ok).toBe(false);
+  });
+
+  it('takes only marked, well-formed result lines', () => {
+    const result = { v: 1, jobId: '12', ok: true, outputs: { files: [], data: {} } };
+    expect(resultOf(`${RESULT_MARK}${JSON.stringify(result)}`)).toEqual(result);
+    expect(resultOf(JSON.stringify(result))).toBeUndefined();
+    expect(resultOf(`${RESULT_MARK}{broken`)).toBeUndefined();
+    expect(resultOf(`${RESULT_MARK}${JSON.stringify({ ...result, v: 2 })}`)).toBeUndefined();
+  });
+
+  it('runs srun in the node working copy', () => {
+    const yaml = [
+      'version: 1',
+      'cache: {store: 127.0.0.1:5000/team/c}',
+      'slurm: {shared-filesystem: false, node-project-dir: /node/copy}',
+      'tasks:',
+      '  t: {run: ["true"]}',
+    ].join('\n');
+    const analysed = analyse({ file: '/p/kiwibox.yaml', text: yaml, env: {}, skipFileChecks: true });
+    if (!analysed.ok) throw new Error(analysed.error.map((f) => f.message).join('\n'));
+    const project = analysed.value.project;
+    const settings = project.slurm as NonNullable<typeof project.slurm>;
+    expect(settings.sharedFilesystem).toBe(false);
+    expect(settings.nodeProjectDir).toBe('/node/copy');
+    const argv = srunArgv({
+      step: project.steps.get('t') as NonNullable<ReturnType<typeof project.steps.get>>,
+      project,
+      settings,
+      jobName: 'kiwibox:t@1',
+      chdir: '/node/copy',
+      command: ['node', 'kiwibox.js'],
+    });
+    expect(argv).toContain('--chdir=/node/copy');
+    expect(argv).not.toContain('--chdir=/p');
+  });
+});
