@@ -3,9 +3,7 @@
  * outputs come from its team-cache entry by the key the submitter sent, restored over whatever the
  * node's working copy has; a box is resolved into the node's own box store.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { restoreEntry } from '../../cache/restore.js';
 import type { TeamCache } from '../../cache/team-cache.js';
@@ -13,6 +11,7 @@ import type { ExecutorLookup, StepExecutor, StepOutputs } from '../../core/execu
 import type { Project, Step } from '../../core/model.js';
 import { type Failure, failWith, ok, type Result } from '../../core/result.js';
 import type { NodeRequest } from '../../executors/slurm/node-data.js';
+import { makeScratchDir } from '../../executors/slurm/scratch.js';
 import { type FingerprintServices, upstreamToken } from '../../fingerprint/decide.js';
 import { acquireStepLock } from '../../state/lock.js';
 import type { Lock } from '../../state/lock-file.js';
@@ -57,7 +56,7 @@ async function resolveBox(
   const executor = node.lookup(box);
   if (!executor)
     return failWith({ step: box.id, reason: 'no-executor', message: `no executor for box '${box.id}'` });
-  const tmp = await mkdtemp(join(tmpdir(), 'kiwibox-slurm-box-'));
+  const tmp = await makeScratchDir();
   try {
     const ran = await executor.run(box, {
       project: node.project,

@@ -6,8 +6,7 @@
  * differ, and running would give a result for other inputs), the step runs and its entry is
  * uploaded. The verdict is the last stdout line (RESULT_MARK); the data travels in the cache.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { notCacheable } from '../../cache/entry.js';
 import { openTeamCache, WRITER } from '../../cache/team-cache.js';
@@ -18,6 +17,7 @@ import { errorMessage, fail, failWith, ok, type Result } from '../../core/result
 import { executorsFor } from '../../executors/index.js';
 import { type JobResult, PROGRESS_MARK } from '../../executors/slurm/job-files.js';
 import { decodeRequest, RESULT_MARK } from '../../executors/slurm/node-data.js';
+import { makeScratchDir } from '../../executors/slurm/scratch.js';
 import { fingerprintAndDecide } from '../../fingerprint/decide.js';
 import type { Output } from '../../reporters/output.js';
 import { dropRecord, writeRecord } from '../../state/record.js';
@@ -43,7 +43,7 @@ async function runAndUpload(
   await dropRecord(project.stateDir, step.id);
   const started = Date.now();
   const log = new StepLog(project.stateDir, step.id);
-  const tmp = await mkdtemp(join(tmpdir(), 'kiwibox-slurm-step-'));
+  const tmp = await makeScratchDir();
   const ctx: ExecutorContext = {
     project,
     signal,
