@@ -24,7 +24,7 @@ export async function noSharedFsChannel(options: {
     return failWith({
       step: step.id,
       reason: 'slurm-upstream-not-cached',
-      message: `'${step.id}' goes to Slurm without a shared filesystem, which needs the team cache, and this run has none open (--cache-mode off?)`,
+      message: `'${step.id}' goes to Slurm without a shared filesystem, which needs the team cache, and this run has none open (kiwibox watch opens none)`,
     });
   }
   const key = ctx.hash;
