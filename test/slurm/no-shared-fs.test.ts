@@ -22,6 +22,7 @@ const TASKS = [
   '  gen: {run: [sh, -c, "cat input.txt > gen.txt"], inputs: [input.txt], outputs: [gen.txt]}',
   '  up: {run: [sh, -c, "tr a-z A-Z < gen.txt > up.txt; echo upper-done"], needs: [gen], inputs: [gen.txt], outputs: [up.txt]}',
   '  count: {run: [sh, -c, "wc -c < up.txt > count.txt"], needs: [up], inputs: [up.txt], outputs: [count.txt]}',
+  '  rev: {run: [sh, -c, "rev < gen.txt > rev.txt"], needs: [gen], inputs: [gen.txt], outputs: [rev.txt]}',
 ];
 
 interface RecordFile {
@@ -108,21 +109,24 @@ describe.skipIf(missing !== undefined)('Slurm without a shared filesystem', () =
     });
     expect((await local.kiwibox([])).exitCode).toBe(0);
     // gen runs here; up and count on the node, whose copy has a stale gen.txt it must not use.
-    const { here, node } = pair({ repo: 'nofs-a', slurm: ['steps: [up, count]'], input: 'hello\n' });
+    // up and rev run at once on the same node copy, both restoring gen there (the node's step locks).
+    const { here, node } = pair({ repo: 'nofs-a', slurm: ['steps: [up, count, rev]'], input: 'hello\n' });
     node.write({ 'gen.txt': 'stale\n' });
     const before = slurm.finishedJobs().length;
     const ran = await byFlags(here);
     expect(ran.stderr).toBe('');
     expect(ran.exitCode, ran.stdout).toBe(0);
     const jobs = slurm.finishedJobs().slice(before);
-    expect(jobs).toHaveLength(2);
-    for (const id of ['up', 'count']) expect(jobs.some((l) => l.includes(`Name=kiwibox:${id}@`))).toBe(true);
-    for (const id of ['gen', 'up', 'count']) {
+    expect(jobs).toHaveLength(3);
+    for (const id of ['up', 'count', 'rev']) {
+      expect(jobs.some((l) => l.includes(`Name=kiwibox:${id}@`))).toBe(true);
+    }
+    for (const id of ['gen', 'up', 'count', 'rev']) {
       expect(outcome(ran.stdout, id)?.type).toBe('step-succeeded');
       expect(record(here, id).hash).toBe(record(local, id).hash);
       expect(outputsOf(record(here, id))).toEqual(outputsOf(record(local, id)));
     }
-    for (const file of ['gen.txt', 'up.txt', 'count.txt']) {
+    for (const file of ['gen.txt', 'up.txt', 'count.txt', 'rev.txt']) {
       expect(readFileSync(here.path(file), 'utf8')).toBe(readFileSync(local.path(file), 'utf8'));
     }
     expect(readFileSync(here.path('up.txt'), 'utf8')).toBe('HELLO\n');
@@ -137,13 +141,13 @@ describe.skipIf(missing !== undefined)('Slurm without a shared filesystem', () =
     expect(readFileSync(here.path('.kiwibox/logs/up.log'), 'utf8')).toContain('upper-done');
     expect(ran.stdout).not.toContain('kiwibox-result');
     // The node wrote where the flags said: the namespace, signed with the flag's key.
-    expect((await tags('team/nofs-a/flagged')).length).toBe(3);
+    expect((await tags('team/nofs-a/flagged')).length).toBe(4);
     expect(await tags('team/nofs-a')).toEqual([]);
 
     const again = await byFlags(here);
     expect(again.exitCode).toBe(0);
-    expect(events(again.stdout).filter((e) => e.type === 'step-fresh')).toHaveLength(3);
-    expect(slurm.finishedJobs()).toHaveLength(before + 2);
+    expect(events(again.stdout).filter((e) => e.type === 'step-fresh')).toHaveLength(4);
+    expect(slurm.finishedJobs()).toHaveLength(before + 3);
     expect(slurm.queued()).toEqual([]);
   });
 
