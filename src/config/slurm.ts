@@ -94,7 +94,7 @@ export function slurmSettings(options: {
  */
 export function runsOnSlurm(settings: SlurmSettings | undefined, step: Step): boolean {
   if (!settings) return false;
-  if (!settings.sharedFilesystem && step.kind === 'box') return false;
+  if (settings.sharedFilesystem === false && step.kind === 'box') return false;
   if (!settings.steps.length && !settings.kinds.length) return true;
   return settings.steps.includes(step.id) || settings.kinds.includes(step.kind);
 }

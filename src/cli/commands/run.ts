@@ -142,7 +142,7 @@ async function slurmWithoutCache(
   cache: TeamCache | undefined,
 ): Promise<Failure | undefined> {
   const settings = project.slurm;
-  if (!settings || settings.sharedFilesystem || cache) return undefined;
+  if (settings?.sharedFilesystem !== false || cache) return undefined;
   const { runsOnSlurm } = await import('../../config/slurm.js');
   if (!order.some((id) => runsOnSlurm(settings, project.steps.get(id) as Step))) return undefined;
   return {

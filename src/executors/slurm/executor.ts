@@ -77,7 +77,7 @@ function progressOf(line: string): [string, string | undefined] | undefined {
 }
 
 async function submitOnce(step: Step, ctx: ExecutorContext, run: SlurmRun): Promise<Attempt> {
-  if (!run.settings.sharedFilesystem) {
+  if (run.settings.sharedFilesystem === false) {
     const channel = await noSharedFsChannel({ step, ctx, settings: run.settings, cache: run.cache });
     return channel.ok ? submitAndWait(step, ctx, run, channel.value) : channel;
   }
