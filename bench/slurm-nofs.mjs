@@ -29,8 +29,9 @@ function time(argv, options) {
 }
 
 const slurm = await startSlurm();
-const registry = await startRegistry(join(work, 'registry'));
+let registry;
 try {
+  registry = await startRegistry(join(work, 'registry'));
   const key = generateKey('bench-1');
   const keyFile = join(work, 'bench-1.key');
   writeFileSync(keyFile, `${key.secretText}\n`, { mode: 0o600 });
@@ -80,7 +81,7 @@ try {
     'where the extra time goes: the node opens the cache, fingerprints the step and uploads the entry (manifest, log, outputs); the submitting side looks the entry up and downloads and verifies every blob',
   );
 } finally {
-  registry.stop();
+  registry?.stop();
   await slurm.stop();
   rmSync(work, { recursive: true, force: true });
 }
