@@ -37,8 +37,15 @@ export interface ExecutorContext {
   readonly upstream: ReadonlyMap<string, StepOutputs>;
   /** A scratch directory for this run; removed after the step ends. */
   readonly tmpDir: string;
-  /** The step's fingerprint hash (its team-cache key), where the scheduler knows it. */
-  readonly hash?: string;
+  /**
+   * The step's fingerprint where the scheduler knows it: its hash (the team-cache key) and the parts
+   * that describe this machine, not the project (a Slurm node without a shared filesystem adopts them).
+   */
+  readonly fingerprint?: {
+    readonly hash: string;
+    readonly platform: string;
+    readonly tools: Readonly<Record<string, string>>;
+  };
 }
 
 export interface StepExecutor<S extends Step = Step> {

@@ -78,14 +78,19 @@ async function refreshStamp(options: ExecuteStepOptions, decided: Decided): Prom
   }
 }
 
-async function runExecutor(options: ExecuteStepOptions, executor: StepExecutor, log: StepLog, hash: string) {
+async function runExecutor(
+  options: ExecuteStepOptions,
+  executor: StepExecutor,
+  log: StepLog,
+  fingerprint: ExecutorContext['fingerprint'],
+) {
   const { step, project, emit } = options;
   const tmp = await mkdtemp(join(tmpdir(), `kiwibox-${step.id.replace(/[^A-Za-z0-9_.-]/g, '_')}-`));
   const ctx: ExecutorContext = {
     project,
     signal: options.signal,
     tmpDir: tmp,
-    hash,
+    ...(fingerprint ? { fingerprint } : {}),
     upstream: new Map([...options.upstream].map(([id, u]) => [id, u.outputs])),
     output: (line, stream = 'stdout') => {
       log.line(line);
@@ -209,7 +214,11 @@ export async function executeStep(options: ExecuteStepOptions): Promise<StepOutc
     }
     emit({ type: 'step-started', step: step.id, kind: step.kind, reasons: decision.reasons });
     const log = new StepLog(project.stateDir, step.id);
-    const result = await runExecutor(options, executor, log, decision.hash);
+    const result = await runExecutor(options, executor, log, {
+      hash: decision.hash,
+      platform: fingerprint.platform,
+      tools: fingerprint.tools,
+    });
     if (!result.ok) {
       for (const f of result.error) log.line(`error[${f.reason}]: ${f.message}`);
       await log.close();

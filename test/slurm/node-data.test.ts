@@ -20,6 +20,8 @@ const request: NodeRequest = {
   file: 'kiwibox.yaml',
   step: 'up',
   hash: 'a'.repeat(64),
+  platform: 'linux-x64',
+  tools: { 'kiwi-ng': 'KIWI (next generation) version 10.2.10' },
   upstream: { gen: 'b'.repeat(64) },
 };
 

@@ -62,7 +62,6 @@ async function resolveBox(
       project: node.project,
       signal: node.signal,
       tmpDir: tmp,
-      hash: key,
       upstream: new Map(),
       output: (line, stream = 'stdout') =>
         (stream === 'stderr' ? process.stderr : process.stdout).write(`${line}\n`),

@@ -19,6 +19,7 @@ import { type JobResult, PROGRESS_MARK } from '../../executors/slurm/job-files.j
 import { decodeRequest, RESULT_MARK } from '../../executors/slurm/node-data.js';
 import { makeScratchDir } from '../../executors/slurm/scratch.js';
 import { fingerprintAndDecide } from '../../fingerprint/decide.js';
+import { fingerprintHash } from '../../fingerprint/fingerprint.js';
 import type { Output } from '../../reporters/output.js';
 import { dropRecord, writeRecord } from '../../state/record.js';
 import { StepLog } from '../../state/step-log.js';
@@ -48,7 +49,7 @@ async function runAndUpload(
     project,
     signal,
     tmpDir: tmp,
-    hash: node.request.hash,
+    fingerprint: { hash: node.request.hash, platform: node.request.platform, tools: node.request.tools },
     upstream,
     output: (line, stream = 'stdout') => {
       log.line(line);
@@ -85,6 +86,21 @@ async function runAndUpload(
   return uploaded.ok ? ran : cacheFailure(node, `uploading the result: ${messages(uploaded.error)}`);
 }
 
+/** Tools whose version here is not the submitting side's: worth a line in the step's log. */
+function toolNotes(
+  here: Readonly<Record<string, string>>,
+  there: Readonly<Record<string, string>>,
+): string[] {
+  return Object.entries(here)
+    .filter(([tool, version]) => there[tool] !== undefined && there[tool] !== version)
+    .map(
+      ([tool, version]) =>
+        `kiwibox: ${tool} on this node is '${version}', on the submitting side '${there[tool]}'; the fingerprint keeps the submitting side's`,
+    );
+}
+
+const ctxLine = (line: string) => process.stderr.write(`${line}\n`);
+
 async function runStep(node: Node): Promise<Result<StepOutputs>> {
   const { project, step, signal, request } = node;
   const upstream = await restoreUpstream(node);
@@ -105,11 +121,16 @@ async function runStep(node: Node): Promise<Result<StepOutputs>> {
     const { decision, inputStats, digests } = decided.value;
     if (decision.kind !== 'run')
       return failWith({ reason: 'internal-error', message: 'a forced step is fresh' });
-    if (decision.hash !== request.hash) {
+    // The machine's parts are the submitting side's, as with a shared filesystem (where the
+    // submitter fingerprints what the node runs): an aarch64 node runs an x86_64 host's steps.
+    for (const line of toolNotes(decision.fingerprint.tools, request.tools)) ctxLine(line);
+    const fingerprint = { ...decision.fingerprint, platform: request.platform, tools: request.tools };
+    const hash = fingerprintHash(fingerprint);
+    if (hash !== request.hash) {
       return failWith({
         step: step.id,
         reason: 'slurm-node-inputs-differ',
-        message: `the node's working copy (${project.dir}) gives '${step.id}' fingerprint ${decision.hash.slice(0, 12)}, the submitting side ${request.hash.slice(0, 12)}: its input files, kiwibox.yaml, tools or kiwibox differ there; nothing was run`,
+        message: `the node's working copy (${project.dir}) gives '${step.id}' fingerprint ${hash.slice(0, 12)}, the submitting side ${request.hash.slice(0, 12)}: its input files, kiwibox.yaml or kiwibox differ there; nothing was run`,
       });
     }
     // Always run, even if the cache has the entry by now: the submitter only sends a step it found
@@ -119,8 +140,8 @@ async function runStep(node: Node): Promise<Result<StepOutputs>> {
         stateDir: project.stateDir,
         projectDir: project.dir,
         id: step.id,
-        fingerprint: decision.fingerprint,
-        hash: decision.hash,
+        fingerprint,
+        hash,
         outputs,
         cache: node.services.cache,
         durationMs,

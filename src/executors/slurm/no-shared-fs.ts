@@ -20,14 +20,14 @@ export async function noSharedFsChannel(options: {
 }): Promise<Result<JobChannel>> {
   const { step, ctx, cache } = options;
   const { project } = ctx;
-  if (!cache || ctx.hash === undefined) {
+  if (!cache || ctx.fingerprint === undefined) {
     return failWith({
       step: step.id,
       reason: 'slurm-upstream-not-cached',
       message: `'${step.id}' goes to Slurm without a shared filesystem, which needs the team cache, and this run has none open (kiwibox watch opens none)`,
     });
   }
-  const key = ctx.hash;
+  const { hash: key, platform, tools } = ctx.fingerprint;
   const upstream = await cache.publishUpstream({ step, project, signal: ctx.signal });
   if (!upstream.ok) return upstream;
   const dir = options.settings.nodeProjectDir ?? project.dir;
@@ -37,6 +37,8 @@ export async function noSharedFsChannel(options: {
     file: relative(project.dir, project.file),
     step: step.id,
     hash: key,
+    platform,
+    tools,
     upstream: upstream.value,
   });
   if (!request.ok) return request;

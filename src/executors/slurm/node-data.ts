@@ -20,6 +20,9 @@ export interface NodeRequest {
   readonly step: string;
   /** The step's fingerprint hash here: the node must arrive at the same, or refuse. */
   readonly hash: string;
+  /** This machine's parts of the fingerprint, which the node adopts (as with a shared filesystem). */
+  readonly platform: string;
+  readonly tools: Readonly<Record<string, string>>;
   /** Each dependency's fingerprint hash: the key of its entry in the team cache. */
   readonly upstream: Readonly<Record<string, string>>;
 }
@@ -45,7 +48,13 @@ export function encodeRequest(request: NodeRequest): Result<string> {
 export function decodeRequest(text: string): Result<NodeRequest> {
   try {
     const value = JSON.parse(text) as NodeRequest;
-    if (value?.v !== 2 || typeof value.step !== 'string' || typeof value.hash !== 'string') {
+    if (
+      value?.v !== 2 ||
+      typeof value.step !== 'string' ||
+      typeof value.hash !== 'string' ||
+      typeof value.platform !== 'string' ||
+      typeof value.tools !== 'object'
+    ) {
       throw new Error('not a kiwibox node request');
     }
     return ok(value);
