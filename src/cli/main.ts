@@ -49,18 +49,31 @@ export function buildProgram(): Command {
       .command('run', { isDefault: true })
       .description('run the pipeline (or the named steps and what they depend on)')
       .argument('[steps...]')
-      .option('--profile <file>', "write the run's timeline to <file> (Chrome trace format, for Perfetto)"),
-    async (steps: string[], o: { profile?: string }, cmd: Command) =>
-      (await import('./commands/run.js')).runCommand(global(cmd), steps, out, o),
+      .option('--profile <file>', "write the run's timeline to <file> (Chrome trace format, for Perfetto)")
+      .option('--no-watch', 'do not ask a running `kiwibox watch`: always check in full'),
+    async (steps: string[], o: { profile?: string; watch: boolean }, cmd: Command) =>
+      // A watch running on the project may vouch for a no-op before anything else loads.
+      (await (
+        await import('./commands/watch-answer.js')
+      ).runFromWatch(global(cmd), steps, out, {
+        noWatch: !o.watch,
+        ...(o.profile !== undefined ? { profile: o.profile } : {}),
+      })) ?? (await import('./commands/run.js')).runCommand(global(cmd), steps, out, o),
   );
   onAction(
     program
       .command('plan')
       .description('show what would run and why, running nothing')
       .argument('[steps...]')
-      .option('--json', 'machine-readable'),
-    async (steps: string[], o: { json?: boolean }, cmd: Command) =>
-      (await import('./commands/plan.js')).planCommand(global(cmd), steps, o.json ?? false, out),
+      .option('--json', 'machine-readable')
+      .option('--no-watch', 'do not ask a running `kiwibox watch`: always check in full'),
+    async (steps: string[], o: { json?: boolean; watch: boolean }, cmd: Command) =>
+      (await (
+        await import('./commands/watch-answer.js')
+      ).planFromWatch(global(cmd), steps, out, {
+        noWatch: !o.watch,
+        json: o.json ?? false,
+      })) ?? (await import('./commands/plan.js')).planCommand(global(cmd), steps, o.json ?? false, out),
   );
   onAction(
     program.command('validate').description('check the pipeline file and the descriptions it uses'),

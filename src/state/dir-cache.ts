@@ -34,6 +34,15 @@ const TRUSTED_FS = new Set([
   0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x794c7630, 0x2fc12fc1, 0xf2f52010, 0xca451a4e,
 ]);
 
+/** Whether `path`'s file system is one of those (also where inotify sees every local change). */
+export function trustedFileSystem(path: string): boolean {
+  try {
+    return TRUSTED_FS.has(statfsSync(path).type);
+  } catch {
+    return false;
+  }
+}
+
 type Entry = [
   dev: number,
   ino: number,
@@ -98,11 +107,7 @@ export class DirListings {
   trusted(dev: number, dir: string): boolean {
     let trust = this.#trust.get(dev);
     if (trust === undefined) {
-      try {
-        trust = TRUSTED_FS.has(statfsSync(dir).type);
-      } catch {
-        trust = false;
-      }
+      trust = trustedFileSystem(dir);
       this.#trust.set(dev, trust);
     }
     return trust;

@@ -12,6 +12,8 @@
  *   .kiwibox/logs/<id>.log          the step's last output (step-log.ts)
  *   .kiwibox/kiwi-cache/<id>/       kiwi-ng's package cache for a host build
  *   .kiwibox/slurm/<run>/<id>.*.json a Slurm job's request and the node's result (executors/slurm)
+ *   .kiwibox/watch/socket           where a running `kiwibox watch` answers run/plan (watch/serve.ts)
+ *   .kiwibox/watch/cookies/         files a client creates so the watcher knows its events are in
  */
 import { join } from 'node:path';
 
@@ -44,3 +46,7 @@ export const slurmRequestFile = (stateDir: string, runId: string, id: string) =>
   join(slurmRunDir(stateDir, runId), `${safe(id)}.request.json`);
 export const slurmResultFile = (stateDir: string, runId: string, id: string) =>
   join(slurmRunDir(stateDir, runId), `${safe(id)}.result.json`);
+/** Mode 0700: only the owner reaches the watch socket and its cookies. */
+export const watchDir = (stateDir: string) => join(stateDir, 'watch');
+export const watchSocketFile = (stateDir: string) => join(watchDir(stateDir), 'socket');
+export const watchCookieDir = (stateDir: string) => join(watchDir(stateDir), 'cookies');

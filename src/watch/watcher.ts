@@ -26,6 +26,7 @@ import { planSteps } from '../scheduler/plan.js';
 import { runSteps } from '../scheduler/run.js';
 import { readRecord } from '../state/record.js';
 import { InputMap } from './input-map.js';
+import { WatchDaemon, type WatchState } from './serve.js';
 
 export interface WatchOptions {
   readonly file: string;
@@ -47,6 +48,8 @@ export interface WatchOptions {
   readonly pollMs?: number;
   /** Ctrl-C: ends the watch and everything it started. */
   readonly signal: AbortSignal;
+  /** Answer `run`/`plan` from other terminals over `.kiwibox/watch/socket` (not with polling). */
+  readonly serve?: boolean;
 }
 
 /** This many self-caused changes in a row make a loop: one can be a user saving during a run, two are not. */
@@ -68,7 +71,7 @@ interface Analysed extends LoadedProject {
   readonly lookup: ExecutorLookup;
 }
 
-export class Watch {
+export class Watch implements WatchState {
   readonly #o: WatchOptions;
   #analysed: Analysed | undefined;
   #watcher: FSWatcher | undefined;
@@ -82,6 +85,9 @@ export class Watch {
   readonly #window = new Map<string, { start: number; end: number }>();
   readonly #hot = new Map<string, number>();
   #wake: (() => void) | undefined;
+  #generation = 0;
+  #daemon: WatchDaemon | undefined;
+  #serving = false;
 
   constructor(options: WatchOptions) {
     this.#o = options;
@@ -100,6 +106,8 @@ export class Watch {
       if (this.#o.signal.aborted) break;
       if (!this.#dirty.size && !this.#reanalyse) {
         await this.#announce();
+        await this.#serve();
+        this.#daemon?.idle();
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
         });
@@ -107,7 +115,39 @@ export class Watch {
       }
     }
     clearTimeout(this.#timer);
+    await this.#daemon?.close();
     await this.#watcher?.close();
+  }
+
+  /** Waiting for changes, none pending: what serve.ts may answer from. */
+  get idle(): boolean {
+    const quiet = !this.#run && !this.#pending.size && !this.#dirty.size && !this.#reanalyse;
+    return this.#wake !== undefined && quiet;
+  }
+
+  /** File events so far (every raw one, including those that trigger nothing). */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  get watched(): Analysed | undefined {
+    return this.#analysed;
+  }
+
+  /** Starts answering other terminals once a project is analysed (once; never when polling). */
+  async #serve(): Promise<void> {
+    const analysed = this.#analysed;
+    if (this.#serving || !this.#o.serve || this.#o.pollMs || !analysed) return;
+    this.#serving = true;
+    const { stateDir } = analysed.project;
+    this.#daemon = await WatchDaemon.start({
+      watch: this,
+      stateDir,
+      targets: this.#o.targets,
+      services: this.#o.services(stateDir),
+      signal: this.#o.signal,
+      emit: this.#o.emit,
+    });
   }
 
   async #analyse(first: boolean): Promise<void> {
@@ -155,6 +195,11 @@ export class Watch {
       ...(poll ? { usePolling: true, interval: poll, binaryInterval: poll } : {}),
     });
     watcher.on('all', (_event, path) => this.#changed(path));
+    // Raw events arrive in the order of the changes, with the cookies' (serve.ts).
+    watcher.on('raw', () => {
+      this.#generation++;
+      this.#daemon?.changed();
+    });
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
     this.#watcher = watcher;
   }

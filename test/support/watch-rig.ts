@@ -65,6 +65,11 @@ export class WatchRig {
       .map((e) => String(e.step));
   }
 
+  /** The watch process (node running bin/kiwibox.js). */
+  get pid(): number {
+    return this.#child.pid as number;
+  }
+
   async stop(): Promise<number | undefined> {
     this.#child.kill('SIGINT');
     const result = await this.#child;

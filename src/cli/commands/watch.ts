@@ -59,6 +59,7 @@ export async function watchCommand(
       debounceMs: options.debounceMs,
       ...(options.pollMs ? { pollMs: options.pollMs } : {}),
       signal: interrupt.signal,
+      serve: true,
     }).run();
     return EXIT.interrupted;
   } finally {

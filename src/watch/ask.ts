@@ -1,0 +1,77 @@
+/**
+ * The client side: ask the `kiwibox watch` running on this project whether the selection is fresh.
+ * Any failure (no watch, a dead one's socket, a slow answer) is `undefined`: the caller checks in
+ * full. Imports nothing of the project, so a no-op answered here costs a process start and a
+ * round trip.
+ */
+import { randomBytes } from 'node:crypto';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
+import { stateDirOf, watchCookieDir, watchSocketFile } from '../state/layout.js';
+import { type AskAnswer, type AskRequest, comparableEnv, PROTOCOL, socketAddress } from './protocol.js';
+
+/** A live watcher answers in well under this; a stopped (SIGSTOP) or blocked one is not waited for. */
+const ANSWER_MS = 300;
+
+export type Asked = { readonly answer: AskAnswer } | { readonly none: string };
+
+export async function askWatch(options: {
+  readonly file: string;
+  readonly targets: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+}): Promise<Asked> {
+  const stateDir = stateDirOf(dirname(options.file));
+  const socket = watchSocketFile(stateDir);
+  if (!statSync(socket, { throwIfNoEntry: false })?.isSocket()) return { none: 'no watch socket' };
+  // The cookie is created after everything this client (and whoever ran before it) changed: its
+  // event reaches the watcher after theirs (see serve.ts).
+  const cookie = `${process.pid}-${randomBytes(6).toString('hex')}`;
+  const cookieFile = join(watchCookieDir(stateDir), cookie);
+  try {
+    writeFileSync(cookieFile, '', { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    return { none: `cannot create a cookie: ${(error as Error).message}` };
+  }
+  const request: AskRequest = {
+    v: PROTOCOL,
+    file: options.file,
+    targets: options.targets,
+    env: comparableEnv(options.env ?? process.env),
+    cookie,
+  };
+  const address = socketAddress(socket);
+  try {
+    return await exchange(address.path, request);
+  } finally {
+    address.release();
+    rmSync(cookieFile, { force: true });
+  }
+}
+
+function exchange(path: string, request: AskRequest): Promise<Asked> {
+  return new Promise((resolve) => {
+    const client = connect({ path });
+    let text = '';
+    const done = (asked: Asked) => {
+      clearTimeout(timer);
+      client.destroy();
+      resolve(asked);
+    };
+    const timer = setTimeout(() => done({ none: `no answer within ${ANSWER_MS} ms` }), ANSWER_MS);
+    // A socket left by a killed watcher refuses the connection: ignored, the full check runs.
+    client.on('error', (error) => done({ none: `watch socket: ${error.message}` }));
+    client.on('connect', () => client.write(`${JSON.stringify(request)}\n`));
+    client.on('data', (chunk) => {
+      text += chunk.toString('utf8');
+      const end = text.indexOf('\n');
+      if (end < 0) return;
+      try {
+        done({ answer: JSON.parse(text.slice(0, end)) as AskAnswer });
+      } catch {
+        done({ none: 'unreadable answer' });
+      }
+    });
+    client.on('end', () => done({ none: 'the watch closed the connection' }));
+  });
+}
