@@ -4,12 +4,18 @@
  * full. Imports nothing of the project, so a no-op answered here costs a process start and a
  * round trip.
  */
-import { randomBytes } from 'node:crypto';
 import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { stateDirOf, watchCookieDir, watchSocketFile } from '../state/layout.js';
-import { type AskAnswer, type AskRequest, comparableEnv, PROTOCOL, socketAddress } from './protocol.js';
+import {
+  type AskAnswer,
+  type AskRequest,
+  codeIdentity,
+  comparableEnv,
+  PROTOCOL,
+  socketAddress,
+} from './protocol.js';
 
 /** A live watcher answers in well under this; a stopped (SIGSTOP) or blocked one is not waited for. */
 const ANSWER_MS = 300;
@@ -26,7 +32,7 @@ export async function askWatch(options: {
   if (!statSync(socket, { throwIfNoEntry: false })?.isSocket()) return { none: 'no watch socket' };
   // The cookie is created after everything this client (and whoever ran before it) changed: its
   // event reaches the watcher after theirs (see serve.ts).
-  const cookie = `${process.pid}-${randomBytes(6).toString('hex')}`;
+  const cookie = `${process.pid}-${process.hrtime.bigint()}`;
   const cookieFile = join(watchCookieDir(stateDir), cookie);
   try {
     writeFileSync(cookieFile, '', { flag: 'wx', mode: 0o600 });
@@ -39,6 +45,7 @@ export async function askWatch(options: {
     targets: options.targets,
     env: comparableEnv(options.env ?? process.env),
     cookie,
+    code: codeIdentity(),
   };
   const address = socketAddress(socket);
   try {

@@ -3,8 +3,9 @@
  * `.kiwibox/watch/` (docs/freshness.md, "Asking a running watch"): one JSON line each way. Kept free
  * of heavy imports: the client loads this before anything of the project.
  */
-import { closeSync, openSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { closeSync, openSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const PROTOCOL = 1;
 
@@ -17,6 +18,8 @@ export interface AskRequest {
   readonly env: Readonly<Record<string, string>>;
   /** A file the client created in the cookie dir after everything it wants seen (see serve.ts). */
   readonly cookie: string;
+  /** codeIdentity() of the client: another build of kiwibox may decide freshness differently. */
+  readonly code: string;
 }
 
 export type AskAnswer =
@@ -88,4 +91,29 @@ export function socketAddress(file: string): { readonly path: string; readonly r
   if (Buffer.byteLength(file) <= SUN_PATH_MAX) return { path: file, release: () => {} };
   const fd = openSync(dirname(file), 'r');
   return { path: `/proc/self/fd/${fd}/${basename(file)}`, release: () => closeSync(fd) };
+}
+
+/**
+ * Which build of kiwibox this is: the path, size and mtime of every file of the compiled code and of
+ * package.json, folded into a short hash. A rebuild or upgrade while a watch runs changes it.
+ */
+export function codeIdentity(): string {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const files = [join(root, '..', 'package.json')];
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true }))
+    if (entry.isFile()) files.push(join(entry.parentPath, entry.name));
+  let text = '';
+  for (const file of files.sort()) {
+    const st = statSync(file, { throwIfNoEntry: false });
+    text += `${file}:${st?.size}:${st?.mtimeMs}\n`;
+  }
+  // FNV-1a, 2 x 32 bits: node:crypto would cost the client more to load than this whole walk.
+  let a = 0x811c9dc5;
+  let b = 0x12345678;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  return `${(a >>> 0).toString(16)}${(b >>> 0).toString(16)}:${files.length}`;
 }

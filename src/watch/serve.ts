@@ -9,14 +9,22 @@
  * arrive in the order the changes happened; so once the cookie's event is here, so is the event
  * of every change made before the client asked (as git's fsmonitor cookies).
  */
-import { chmodSync, type FSWatcher, mkdirSync, rmSync, statSync, watch } from 'node:fs';
+import { chmodSync, type FSWatcher, lstatSync, mkdirSync, rmSync, statSync, watch } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
 import type { Emit } from '../core/events.js';
 import type { FingerprintServices } from '../fingerprint/decide.js';
 import { selectSteps } from '../graph/graph.js';
 import { watchCookieDir, watchDir, watchSocketFile } from '../state/layout.js';
 import { checkOutputs } from '../state/record.js';
-import { type AskAnswer, type AskRequest, envDifference, PROTOCOL, socketAddress } from './protocol.js';
+import {
+  type AskAnswer,
+  type AskRequest,
+  codeIdentity,
+  envDifference,
+  PROTOCOL,
+  socketAddress,
+} from './protocol.js';
 import { sameKeys, stateKeys, type Verified, verify, type WatchedProject } from './verify.js';
 
 /** What the daemon reads of the watch (src/watch/watcher.ts). */
@@ -28,6 +36,9 @@ export interface WatchState {
   readonly watched: WatchedProject | undefined;
 }
 
+/** The build this watch loaded (taken when the module loads, before any rebuild can happen). */
+const CODE = codeIdentity();
+
 /** How long a cookie's event may take: far longer than inotify ever needs on an idle watcher. */
 const COOKIE_MS = 250;
 /** Quiet time after the watch went idle (or a file event) before checking. */
@@ -35,7 +46,7 @@ const SETTLE_MS = 100;
 
 export class WatchDaemon {
   readonly #watch: WatchState;
-  readonly #o: { targets: readonly string[]; services: FingerprintServices; signal: AbortSignal };
+  readonly #o: { targets: readonly string[]; services: FingerprintServices; signal: AbortSignal; emit: Emit };
   readonly #server: Server;
   readonly #cookies: FSWatcher;
   readonly #socket: string;
@@ -46,6 +57,10 @@ export class WatchDaemon {
   #why = 'not checked yet';
   #timer: NodeJS.Timeout | undefined;
   #checking = false;
+  /** Directories holding input files named one by one, and the events seen there. */
+  #parents: FSWatcher[] = [];
+  #parentsOf: WatchedProject | undefined;
+  #parentEvents = 0;
   readonly #exitHook = () => rmSync(this.#socket, { force: true });
 
   private constructor(options: {
@@ -53,6 +68,7 @@ export class WatchDaemon {
     targets: readonly string[];
     services: FingerprintServices;
     signal: AbortSignal;
+    emit: Emit;
     server: Server;
     cookies: FSWatcher;
     socket: string;
@@ -121,6 +137,7 @@ export class WatchDaemon {
 
   async close(): Promise<void> {
     clearTimeout(this.#timer);
+    for (const w of this.#parents) w.close();
     this.#cookies.close();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     rmSync(this.#socket, { force: true });
@@ -128,23 +145,59 @@ export class WatchDaemon {
     this.#release();
   }
 
+  /** Every file event the answer depends on: the watch's and those in the parents' directories. */
+  #events(): number {
+    return this.#watch.generation + this.#parentEvents;
+  }
+
+  /**
+   * The watch follows an input named by itself through a watch on the file, which a replacing save
+   * ends until the watch is renewed; a watch on its directory sees every later change at once.
+   */
+  #watchParents(watched: WatchedProject): void {
+    if (this.#parentsOf === watched) return;
+    for (const w of this.#parents) w.close();
+    this.#parents = [];
+    this.#parentsOf = watched;
+    const seen = () => {
+      this.#parentEvents++;
+      this.changed();
+    };
+    const dirs = new Set<string>();
+    for (const root of watched.inputs.roots)
+      if (lstatSync(root, { throwIfNoEntry: false })?.isFile()) dirs.add(dirname(root));
+    for (const dir of dirs) {
+      try {
+        const w = watch(dir, { persistent: false }, seen);
+        w.on('error', seen);
+        this.#parents.push(w);
+      } catch {
+        seen();
+      }
+    }
+  }
+
   #schedule(ms: number): void {
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => void this.#check(), ms);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#check();
+    }, ms);
   }
 
   async #check(): Promise<void> {
     const watched = this.#watch.watched;
     if (this.#checking || !this.#watch.idle || !watched || this.#o.signal.aborted) return;
-    if (this.#verified?.watched === watched && this.#verified.generation === this.#watch.generation) return;
+    if (this.#verified?.watched === watched && this.#verified.generation === this.#events()) return;
     this.#checking = true;
     this.#verified = undefined;
     try {
+      this.#watchParents(watched);
       const result = await verify({
         watched,
         targets: this.#o.targets,
         services: this.#o.services,
-        generation: () => this.#watch.generation,
+        generation: () => this.#events(),
         signal: this.#o.signal,
       });
       if ('ok' in result) this.#verified = result.ok;
@@ -157,6 +210,11 @@ export class WatchDaemon {
     } finally {
       this.#checking = false;
     }
+    if (process.env.KIWIBOX_WATCH_DEBUG)
+      this.#o.emit({
+        type: 'info',
+        message: `watch check: ${this.#verified ? 'fresh, answering' : this.#why}`,
+      });
   }
 
   #cookie(name: string): void {
@@ -203,7 +261,7 @@ export class WatchDaemon {
   #doubt(why: string): AskAnswer {
     this.#verified = undefined;
     this.#why = why;
-    this.#schedule(SETTLE_MS);
+    if (!this.#checking && !this.#timer) this.#schedule(SETTLE_MS);
     return { fresh: false, pid: process.pid, why };
   }
 
@@ -218,6 +276,7 @@ export class WatchDaemon {
     if (!v) return this.#doubt(this.#why);
     const { project, graph } = v.watched;
     if (request.file !== project.file) return no(`the watch serves ${project.file}`);
+    if (request.code !== CODE) return no('the watch runs another build of kiwibox');
     const differs = envDifference(request.env, v.env);
     if (differs !== undefined) return no(`environment variable ${differs} differs from the watch's`);
     const order = selectSteps(project, graph, request.targets);
@@ -232,7 +291,7 @@ export class WatchDaemon {
     // From here on synchronous: no event can slip in between these checks and the answer.
     if (this.#verified !== v) return no('the watch is checking again');
     if (!this.#watch.idle) return no('the watch is busy');
-    if (this.#watch.generation !== v.generation || this.#watch.watched !== v.watched)
+    if (this.#events() !== v.generation || this.#watch.watched !== v.watched)
       return no('files changed since the watch last checked');
     const now = stateKeys(project, order.value);
     for (const id of order.value)

@@ -86,6 +86,14 @@ function projectProblem(watched: WatchedProject, env: Readonly<Record<string, st
   return undefined;
 }
 
+/** The latest mtime or ctime among the keys. */
+function youngest(keys: ReadonlyMap<string, readonly [FileKey, FileKey]>): number {
+  let latest = 0;
+  for (const pair of keys.values())
+    for (const k of pair) if (k) latest = Math.max(latest, k[3] as number, k[4] as number);
+  return latest;
+}
+
 export async function verify(options: {
   readonly watched: WatchedProject;
   readonly targets: readonly string[];
@@ -114,6 +122,11 @@ export async function verify(options: {
       return { no: `${root} is on a file system whose changes inotify may not see` };
   }
   const before = stateKeys(project, selection);
+  // A record rewritten later within the same timestamp tick could keep its stat: only records older
+  // than any tick count (as for directory listings, state/dir-cache.ts). Checked before the plan,
+  // which a young record would only waste.
+  const young = youngest(before) + RACY_MS - started;
+  if (young > 0) return { no: 'records too young to vouch for', retryMs: young + 50 };
   const keys = selection.map((id) => {
     const step = project.steps.get(id) as Step;
     return InputMemo.keyOf(watched.lookup(step)?.inputs(step, project));
@@ -141,14 +154,6 @@ export async function verify(options: {
   for (const [id, key] of before)
     if (!sameKeys(after.get(id), key)) return { no: `step '${id}' was recorded meanwhile`, retryMs: 0 };
   if (options.generation() !== generation) return { no: 'files changed during the check', retryMs: 0 };
-  // A record rewritten later within the same timestamp tick could keep its stat: only records older
-  // than any tick count (as for directory listings, state/dir-cache.ts).
-  const youngest = Math.max(
-    0,
-    ...[...after.values()].flat().map((k) => (k ? Math.max(k[3] as number, k[4] as number) : 0)),
-  );
-  if (youngest > started - RACY_MS)
-    return { no: 'records too young to vouch for', retryMs: youngest + RACY_MS - started + 50 };
   const runs = new Map<string, LastRun>();
   for (const p of planned) if (p.record) runs.set(p.step, p.record);
   return { ok: { generation, watched, env, state: after, runs } };

@@ -1,0 +1,131 @@
+// bench/watch-noop: a no-op `kiwibox run` answered by a running `kiwibox watch` (src/watch/serve.ts)
+// against the full check (`run --no-watch`), ninja, and the floor of starting kiwibox at all
+// (`kiwibox --version`), alternating in one go over 1,000 tasks x 100 files (bench/watch's
+// pipeline: real files, no hard links). Medians of wall and CPU time (user + sys of the child, from
+// /usr/bin/time), with ratios; also the CPU the watch itself used meanwhile (its own checks).
+// Goal: the answered no-op under 100 ms wall at any pipeline size.
+//
+// Usage: node bench/watch-noop.mjs [--tasks 1000] [--files-per-task 100] [--runs 11]
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { generatePipeline } from './gen-pipeline.mjs';
+
+const { values } = parseArgs({
+  options: {
+    tasks: { type: 'string', default: '1000' },
+    'files-per-task': { type: 'string', default: '100' },
+    runs: { type: 'string', default: '11' },
+  },
+});
+const tasks = Number(values.tasks);
+const perTask = Number(values['files-per-task']);
+const runs = Number(values.runs);
+const bin = new URL('../bin/kiwibox.js', import.meta.url).pathname;
+const timeDir = mkdtempSync(join(tmpdir(), 'kiwibox-bench-time-'));
+const timeOut = join(timeDir, 'time');
+const MARKER = 'answered by kiwibox watch';
+
+/** Runs cmd under /usr/bin/time: wall ms (hrtime) and CPU ms (user + sys of the child). */
+function time(dir, cmd, args) {
+  const start = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', '-o', timeOut, cmd, ...args], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed in ${dir}: ${r.stderr}`);
+  const [user, sys] = readFileSync(timeOut, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
+  return { ms, cpu: (user + sys) * 1000, out: r.stdout.toString() };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const dir = join(tmpdir(), 'kiwibox-bench-noop', `${tasks}x${perTask}`);
+mkdirSync(dir, { recursive: true });
+generatePipeline({ dir, tasks, perTask });
+time(dir, 'ninja', ['-j', '2']);
+time(dir, 'node', [bin, '--reporter', 'plain', '-j', '2', 'run', '--no-watch']);
+time(dir, 'node', [bin, '--reporter', 'plain', 'run', '--no-watch']);
+
+const watch = spawn('node', [bin, '--reporter', 'ndjson', 'watch'], {
+  cwd: dir,
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const waiting = new Promise((resolve) =>
+  createInterface({ input: watch.stdout }).on('line', (line) => {
+    if (line.includes('"watch-waiting"')) resolve();
+  }),
+);
+const ticks = () => {
+  const f = readFileSync(`/proc/${watch.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return Number(f[11]) + Number(f[12]); // utime + stime, 1/100 s
+};
+try {
+  await waiting;
+  // The watch vouches only after its own full check, on records older than 2 s.
+  let answered = false;
+  const ready = Date.now();
+  for (let i = 0; i < 120 && !answered; i++) {
+    answered = time(dir, 'node', [bin, '--reporter', 'plain', 'run']).out.includes(MARKER);
+    if (!answered) await sleep(500);
+  }
+  if (!answered) throw new Error('the watch never answered');
+  console.log(
+    `bench/watch-noop: ${tasks} tasks x ${perTask} files (${tasks * perTask} files), ${runs} runs each; ` +
+      `the watch answered ${((Date.now() - ready) / 1000).toFixed(1)} s after its first run`,
+  );
+  console.log(
+    `ninja ${execFileSync('ninja', ['--version'], { encoding: 'utf8' }).trim()}, node ${process.version}`,
+  );
+  const rows = { watch: [], full: [], ninja: [], floor: [] };
+  const watchTicks = ticks();
+  for (let i = 0; i < runs; i++) {
+    const w = time(dir, 'node', [bin, '--reporter', 'plain', 'run']);
+    if (!w.out.includes(MARKER) || !w.out.includes(`0 ran, ${tasks} fresh`))
+      throw new Error(`run ${i} was not answered by the watch:\n${w.out.slice(-400)}`);
+    rows.watch.push(w);
+    const f = time(dir, 'node', [bin, '--reporter', 'plain', 'run', '--no-watch']);
+    if (!f.out.includes(`0 ran, ${tasks} fresh`) || f.out.includes(MARKER))
+      throw new Error(`the full check was not a no-op:\n${f.out.slice(-400)}`);
+    rows.full.push(f);
+    const n = time(dir, 'ninja', []);
+    if (!n.out.includes('no work to do')) throw new Error(`ninja was not a no-op: ${n.out}`);
+    rows.ninja.push(n);
+    rows.floor.push(time(dir, 'node', [bin, '--version']));
+  }
+  const watchCpu = (ticks() - watchTicks) * 10;
+  const m = Object.fromEntries(
+    Object.entries(rows).map(([k, rs]) => [
+      k,
+      { wall: median(rs.map((r) => r.ms)), cpu: median(rs.map((r) => r.cpu)) },
+    ]),
+  );
+  console.log('');
+  console.log('                                  wall ms   cpu ms');
+  const line = (name, r) =>
+    console.log(`${name.padEnd(32)} ${r.wall.toFixed(0).padStart(7)}  ${r.cpu.toFixed(0).padStart(7)}`);
+  line('run, answered by the watch', m.watch);
+  line('run --no-watch (full check)', m.full);
+  line('ninja', m.ninja);
+  line('kiwibox --version (start floor)', m.floor);
+  const ratio = (a, b) => `${(a.wall / b.wall).toFixed(2)}x wall, ${(a.cpu / b.cpu).toFixed(2)}x cpu`;
+  console.log('');
+  console.log(`answered / ninja:      ${ratio(m.watch, m.ninja)}`);
+  console.log(`answered / full check: ${ratio(m.watch, m.full)}`);
+  console.log(`answered / start floor: ${ratio(m.watch, m.floor)}`);
+  console.log(`full check / ninja:    ${ratio(m.full, m.ninja)}`);
+  console.log(
+    `the watch itself used ${watchCpu} ms CPU during the ${runs * 4} timed commands (no file changed: no re-check)`,
+  );
+  console.log(
+    `goal: answered no-op under 100 ms wall: ${m.watch.wall < 100 ? 'met' : 'NOT met'} (${m.watch.wall.toFixed(0)} ms)`,
+  );
+} finally {
+  watch.kill('SIGINT');
+  rmSync(timeDir, { recursive: true, force: true });
+}
