@@ -4,7 +4,7 @@
  * watcher that has not read its events yet, records removed or cleaned from another terminal, a
  * different environment, a killed watcher's socket).
  */
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { events, TempProject } from '../support/project.js';
 import { WatchRig } from '../support/watch-rig.js';
@@ -33,9 +33,9 @@ afterEach(async () => {
   rig = undefined;
 });
 
-async function start(): Promise<{ p: TempProject; w: WatchRig }> {
+async function start(files: Record<string, string> = {}): Promise<{ p: TempProject; w: WatchRig }> {
   project = new TempProject('kiwibox-watchd-');
-  project.write({ 'kiwibox.yaml': PIPELINE, 'a.txt': 'a\n', 'src/x/y.txt': 'y\n' });
+  project.write({ 'kiwibox.yaml': PIPELINE, 'a.txt': 'a\n', 'src/x/y.txt': 'y\n', ...files });
   rig = new WatchRig(project);
   await rig.idle();
   return { p: project, w: rig };
@@ -153,5 +153,41 @@ describe('run and plan asking a running watch', () => {
     rig = new WatchRig(p);
     await rig.idle();
     expect((await untilAnswered(p)).pid).toBe(rig.pid);
+  });
+
+  it('a deleted output is not answered fresh', async () => {
+    const { p } = await start();
+    await untilAnswered(p);
+    rmSync(p.path('out/b.txt'));
+    const got = await run(p);
+    expect(got.pid).toBeUndefined();
+    expect(got.steps('step-started')).toEqual(['b']);
+  });
+
+  it('a second watch on the project leaves the answering to the first', async () => {
+    const { p, w } = await start();
+    await untilAnswered(p);
+    const second = new WatchRig(p);
+    try {
+      await second.waitFor(
+        (e) => e.type === 'warning' && /another kiwibox watch answers/.test(String(e.message)),
+      );
+      expect((await run(p)).pid).toBe(w.pid);
+    } finally {
+      expect(await second.stop()).toBe(130);
+    }
+  });
+
+  it('an input with another hard link is never answered (its changes may send no event here)', async () => {
+    const { p } = await start({ 'elsewhere/y.txt': 'y\n' });
+    rmSync(p.path('src/x/y.txt'));
+    linkSync(p.path('elsewhere/y.txt'), p.path('src/x/y.txt'));
+    for (let i = 0; i < 40; i++) {
+      const got = await run(p);
+      expect(got.pid).toBeUndefined();
+      if (got.stderr.includes('has other hard links')) return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error('the watch never said why it does not answer');
   });
 });
