@@ -81,6 +81,11 @@ describe('run and plan asking a running watch', () => {
     expect(full.stdout).not.toContain('answered by');
     expect((await run(p, ['--no-watch'])).pid).toBeUndefined();
     expect((await run(p, [], { KIWIBOX_NO_WATCH: '1' })).pid).toBeUndefined();
+    // Ctrl-C ends the watch and removes its socket.
+    expect(existsSync(p.path('.kiwibox/watch/socket'))).toBe(true);
+    expect(await w.stop()).toBe(130);
+    rig = undefined;
+    expect(existsSync(p.path('.kiwibox/watch/socket'))).toBe(false);
   });
 
   it('an input edited right before the run is never answered fresh', async () => {
