@@ -11,7 +11,7 @@
  */
 import { chmodSync, type FSWatcher, lstatSync, mkdirSync, rmSync, statSync, watch } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Emit } from '../core/events.js';
 import type { FingerprintServices } from '../fingerprint/decide.js';
 import { selectSteps } from '../graph/graph.js';
@@ -50,6 +50,7 @@ export class WatchDaemon {
   readonly #server: Server;
   readonly #cookies: FSWatcher;
   readonly #socket: string;
+  readonly #stateDir: string;
   readonly #release: () => void;
   readonly #seen = new Set<string>();
   readonly #waiters = new Map<string, () => void>();
@@ -69,6 +70,7 @@ export class WatchDaemon {
     services: FingerprintServices;
     signal: AbortSignal;
     emit: Emit;
+    stateDir: string;
     server: Server;
     cookies: FSWatcher;
     socket: string;
@@ -79,8 +81,12 @@ export class WatchDaemon {
     this.#server = options.server;
     this.#cookies = options.cookies;
     this.#socket = options.socket;
+    this.#stateDir = options.stateDir;
     this.#release = options.release;
     this.#cookies.on('change', (_type, name) => this.#cookie(String(name)));
+    // Without its cookie dir (`.kiwibox/` removed) or socket, every ask just goes unanswered.
+    this.#cookies.on('error', () => {});
+    this.#server.on('error', () => {});
     this.#server.on('connection', (socket) => this.#serve(socket));
     process.on('exit', this.#exitHook);
   }
@@ -218,8 +224,15 @@ export class WatchDaemon {
   }
 
   #cookie(name: string): void {
+    const waiter = this.#waiters.get(name);
+    if (waiter) {
+      waiter();
+      return;
+    }
+    // Seen before its question arrived. Its removal is an event too: not remembered (it is gone).
+    if (!statSync(join(watchCookieDir(this.#stateDir), name), { throwIfNoEntry: false })) return;
+    if (this.#seen.size > 1000) this.#seen.clear();
     this.#seen.add(name);
-    this.#waiters.get(name)?.();
   }
 
   /** Resolves true once the cookie's creation event is here, false after COOKIE_MS. */
@@ -253,7 +266,9 @@ export class WatchDaemon {
         socket.destroy();
         return;
       }
-      void this.#answer(request).then((answer) => socket.end(`${JSON.stringify(answer)}\n`));
+      void this.#answer(request)
+        .catch((error: Error): AskAnswer => ({ fresh: false, pid: process.pid, why: error.message }))
+        .then((answer) => socket.end(`${JSON.stringify(answer)}\n`));
     });
   }
 
@@ -267,7 +282,15 @@ export class WatchDaemon {
 
   async #answer(request: AskRequest): Promise<AskAnswer> {
     const no = (why: string): AskAnswer => ({ fresh: false, pid: process.pid, why });
-    if (request.v !== PROTOCOL || typeof request.cookie !== 'string') return no('unknown request');
+    const wellFormed =
+      request.v === PROTOCOL &&
+      typeof request.cookie === 'string' &&
+      /^[\w.-]+$/.test(request.cookie) &&
+      Array.isArray(request.targets) &&
+      request.targets.every((t) => typeof t === 'string') &&
+      typeof request.env === 'object' &&
+      request.env !== null;
+    if (!wellFormed) return no('unknown request');
     const seen = await this.#cookieSeen(request.cookie);
     this.#seen.delete(request.cookie);
     if (!seen) return no('the cookie event did not arrive');
