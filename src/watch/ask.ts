@@ -47,11 +47,16 @@ export async function askWatch(options: {
     cookie,
     code: codeIdentity(),
   };
-  const address = socketAddress(socket);
   try {
-    return await exchange(address.path, request);
+    const address = socketAddress(socket);
+    try {
+      return await exchange(address.path, request);
+    } finally {
+      address.release();
+    }
+  } catch (error) {
+    return { none: `watch socket: ${(error as Error).message}` };
   } finally {
-    address.release();
     rmSync(cookieFile, { force: true });
   }
 }

@@ -103,7 +103,7 @@ export class WatchDaemon {
     const dir = watchDir(options.stateDir);
     const socket = watchSocketFile(options.stateDir);
     const cookieDir = watchCookieDir(options.stateDir);
-    const address = socketAddress(socket);
+    let address = { path: socket, release: () => {} };
     const warn = (message: string) => {
       address.release();
       options.emit({ type: 'warning', message: `not answering run/plan from other terminals: ${message}` });
@@ -112,6 +112,7 @@ export class WatchDaemon {
     try {
       mkdirSync(cookieDir, { recursive: true, mode: 0o700 });
       chmodSync(dir, 0o700);
+      address = socketAddress(socket);
     } catch (error) {
       return warn((error as Error).message);
     }

@@ -140,6 +140,7 @@ export class Watch implements WatchState {
     if (this.#serving || !this.#o.serve || this.#o.pollMs || !analysed) return;
     this.#serving = true;
     const { stateDir } = analysed.project;
+    // Answering is an extra: whatever goes wrong with it must not end the watch.
     this.#daemon = await WatchDaemon.start({
       watch: this,
       stateDir,
@@ -147,6 +148,12 @@ export class Watch implements WatchState {
       services: this.#o.services(stateDir),
       signal: this.#o.signal,
       emit: this.#o.emit,
+    }).catch((error: Error) => {
+      this.#o.emit({
+        type: 'warning',
+        message: `not answering run/plan from other terminals: ${error.message}`,
+      });
+      return undefined;
     });
   }
 

@@ -33,8 +33,11 @@ afterEach(async () => {
   rig = undefined;
 });
 
-async function start(files: Record<string, string> = {}): Promise<{ p: TempProject; w: WatchRig }> {
-  project = new TempProject('kiwibox-watchd-');
+async function start(
+  files: Record<string, string> = {},
+  prefix = 'kiwibox-watchd-',
+): Promise<{ p: TempProject; w: WatchRig }> {
+  project = new TempProject(prefix);
   project.write({ 'kiwibox.yaml': PIPELINE, 'a.txt': 'a\n', 'src/x/y.txt': 'y\n', ...files });
   rig = new WatchRig(project);
   await rig.idle();
@@ -194,5 +197,11 @@ describe('run and plan asking a running watch', () => {
       await new Promise((r) => setTimeout(r, 250));
     }
     throw new Error('the watch never said why it does not answer');
+  });
+
+  it('answers from a project whose socket path is longer than a unix socket address', async () => {
+    const { p, w } = await start({}, `kiwibox-watchd-${'long'.repeat(25)}-`);
+    expect(Buffer.byteLength(p.path('.kiwibox/watch/socket'))).toBeGreaterThan(108);
+    expect((await untilAnswered(p)).pid).toBe(w.pid);
   });
 });
