@@ -25,6 +25,7 @@ export class InputMap {
   readonly roots: string[];
   /** Paths (dirs or files) whose changes never trigger anything. */
   readonly #ignored: string[];
+  #ignoredSet: Set<string> | undefined;
   /** Files that need the project to be re-analysed (kiwibox.yaml, description configs). */
   readonly #configFiles = new Set<string>();
 
@@ -74,9 +75,21 @@ export class InputMap {
     }
   }
 
-  /** True for paths the watcher should not even report (outputs, state). */
+  /**
+   * True for paths the watcher should not even report (outputs, state). Called for every path the
+   * file watcher meets: the path and its parents are looked up, not every ignored path scanned.
+   */
   isIgnored(path: string): boolean {
-    return this.#ignored.some((dir) => under(path, dir));
+    this.#ignoredSet ??= new Set(
+      this.#ignored.map((p) => (p.length > 1 && p.endsWith(sep) ? p.slice(0, -1) : p)),
+    );
+    const set = this.#ignoredSet;
+    for (let p = path; ; ) {
+      if (set.has(p)) return true;
+      const slash = p.lastIndexOf(sep);
+      if (slash <= 0) return slash === 0 && set.has(sep);
+      p = p.slice(0, slash);
+    }
   }
 
   /** True when a change to `path` needs re-analysis of the project. */

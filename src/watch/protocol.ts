@@ -64,6 +64,7 @@ const TERMINAL_ONLY = new Set([
   'GNOME_TERMINAL_SCREEN',
   'KIWIBOX_NO_WATCH',
   'KIWIBOX_WATCH_DEBUG',
+  'KIWIBOX_WATCH_ASK_MS',
 ]);
 
 /** The environment as the client sends it (terminal-only variables left out). */

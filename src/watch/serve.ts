@@ -11,12 +11,13 @@
  */
 import { chmodSync, type FSWatcher, lstatSync, mkdirSync, rmSync, statSync, watch } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { Emit } from '../core/events.js';
 import type { FingerprintServices } from '../fingerprint/decide.js';
 import { selectSteps } from '../graph/graph.js';
 import { watchCookieDir, watchDir, watchSocketFile } from '../state/layout.js';
 import { checkOutputs } from '../state/record.js';
+import { Cookies } from './cookies.js';
 import {
   type AskAnswer,
   type AskRequest,
@@ -39,8 +40,6 @@ export interface WatchState {
 /** The build this watch loaded (taken when the module loads, before any rebuild can happen). */
 const CODE = codeIdentity();
 
-/** How long a cookie's event may take: far longer than inotify ever needs on an idle watcher. */
-const COOKIE_MS = 250;
 /** Quiet time after the watch went idle (or a file event) before checking. */
 const SETTLE_MS = 100;
 
@@ -48,12 +47,9 @@ export class WatchDaemon {
   readonly #watch: WatchState;
   readonly #o: { targets: readonly string[]; services: FingerprintServices; signal: AbortSignal; emit: Emit };
   readonly #server: Server;
-  readonly #cookies: FSWatcher;
+  readonly #cookies: Cookies;
   readonly #socket: string;
-  readonly #stateDir: string;
   readonly #release: () => void;
-  readonly #seen = new Set<string>();
-  readonly #waiters = new Map<string, () => void>();
   #verified: Verified | undefined;
   #why = 'not checked yet';
   #timer: NodeJS.Timeout | undefined;
@@ -70,9 +66,8 @@ export class WatchDaemon {
     services: FingerprintServices;
     signal: AbortSignal;
     emit: Emit;
-    stateDir: string;
     server: Server;
-    cookies: FSWatcher;
+    cookies: Cookies;
     socket: string;
     release: () => void;
   }) {
@@ -81,11 +76,8 @@ export class WatchDaemon {
     this.#server = options.server;
     this.#cookies = options.cookies;
     this.#socket = options.socket;
-    this.#stateDir = options.stateDir;
     this.#release = options.release;
-    this.#cookies.on('change', (_type, name) => this.#cookie(String(name)));
-    // Without its cookie dir (`.kiwibox/` removed) or socket, every ask just goes unanswered.
-    this.#cookies.on('error', () => {});
+    // Without its socket (`.kiwibox/` removed), every ask just goes unanswered.
     this.#server.on('error', () => {});
     this.#server.on('connection', (socket) => this.#serve(socket));
     process.on('exit', this.#exitHook);
@@ -128,7 +120,7 @@ export class WatchDaemon {
     });
     if (listening) return warn(listening);
     chmodSync(socket, 0o600);
-    const cookies = watch(cookieDir, { persistent: false });
+    const cookies = new Cookies(cookieDir);
     return new WatchDaemon({ ...options, server, cookies, socket, release: address.release });
   }
 
@@ -224,34 +216,6 @@ export class WatchDaemon {
       });
   }
 
-  #cookie(name: string): void {
-    const waiter = this.#waiters.get(name);
-    if (waiter) {
-      waiter();
-      return;
-    }
-    // Seen before its question arrived. Its removal is an event too: not remembered (it is gone).
-    if (!statSync(join(watchCookieDir(this.#stateDir), name), { throwIfNoEntry: false })) return;
-    if (this.#seen.size > 1000) this.#seen.clear();
-    this.#seen.add(name);
-  }
-
-  /** Resolves true once the cookie's creation event is here, false after COOKIE_MS. */
-  #cookieSeen(name: string): Promise<boolean> {
-    if (this.#seen.has(name)) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#waiters.delete(name);
-        resolve(false);
-      }, COOKIE_MS);
-      this.#waiters.set(name, () => {
-        clearTimeout(timer);
-        this.#waiters.delete(name);
-        resolve(true);
-      });
-    });
-  }
-
   #serve(socket: Socket): void {
     let text = '';
     socket.on('error', () => socket.destroy());
@@ -292,8 +256,7 @@ export class WatchDaemon {
       typeof request.env === 'object' &&
       request.env !== null;
     if (!wellFormed) return no('unknown request');
-    const seen = await this.#cookieSeen(request.cookie);
-    this.#seen.delete(request.cookie);
+    const seen = await this.#cookies.seen(request.cookie);
     if (!seen) return no('the cookie event did not arrive');
     const v = this.#verified;
     // Records written by another terminal send no file event: an ask is the hint to look again.

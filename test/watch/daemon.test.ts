@@ -108,7 +108,8 @@ describe('run and plan asking a running watch', () => {
     process.kill(w.pid, 'SIGSTOP');
     try {
       writeFileSync(p.path('a.txt'), 'edited\n');
-      const asking = run(p);
+      // However loaded the machine, the client waits for the answer (no timeout decides here).
+      const asking = run(p, [], { KIWIBOX_WATCH_ASK_MS: '60000' });
       const cookies = p.path('.kiwibox/watch/cookies');
       for (let i = 0; i < 2000 && !readdirSync(cookies).length; i++)
         await new Promise((r) => setTimeout(r, 5));
