@@ -4,9 +4,10 @@
  * watcher that has not read its events yet, records removed or cleaned from another terminal, a
  * different environment, a killed watcher's socket).
  */
-import { existsSync, linkSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { events, TempProject } from '../support/project.js';
+import { events, ROOT, TempProject } from '../support/project.js';
 import { WatchRig } from '../support/watch-rig.js';
 
 const PIPELINE = [
@@ -204,5 +205,21 @@ describe('run and plan asking a running watch', () => {
     const { p, w } = await start({}, `kiwibox-watchd-${'long'.repeat(25)}-`);
     expect(Buffer.byteLength(p.path('.kiwibox/watch/socket'))).toBeGreaterThan(108);
     expect((await untilAnswered(p)).pid).toBe(w.pid);
+  });
+
+  it('a watch started from another build of kiwibox does not answer', async () => {
+    const { p } = await start();
+    await untilAnswered(p);
+    // What a rebuild does to every compiled file: a new mtime (put back afterwards, to the µs).
+    const file = join(ROOT, 'dist', 'scheduler', 'plan.js');
+    const was = statSync(file);
+    utimesSync(file, was.atime, new Date(was.mtimeMs + 5000));
+    try {
+      const got = await run(p);
+      expect(got.pid).toBeUndefined();
+      expect(got.stderr).toContain('the watch runs another build of kiwibox');
+    } finally {
+      utimesSync(file, was.atimeMs / 1000, was.mtimeMs / 1000);
+    }
   });
 });
