@@ -83,12 +83,15 @@ try {
     `ninja ${execFileSync('ninja', ['--version'], { encoding: 'utf8' }).trim()}, node ${process.version}`,
   );
   const rows = { watch: [], full: [], ninja: [], floor: [] };
+  let fellBack = 0;
   const watchTicks = ticks();
   for (let i = 0; i < runs; i++) {
     const w = time(dir, 'node', [bin, '--reporter', 'plain', 'run']);
-    if (!w.out.includes(MARKER) || !w.out.includes(`0 ran, ${tasks} fresh`))
-      throw new Error(`run ${i} was not answered by the watch:\n${w.out.slice(-400)}`);
-    rows.watch.push(w);
+    if (!w.out.includes(`0 ran, ${tasks} fresh`))
+      throw new Error(`run ${i} was not a no-op:\n${w.out.slice(-400)}`);
+    // Not answered (on a loaded machine the 300 ms may pass): a full check, counted apart.
+    if (w.out.includes(MARKER)) rows.watch.push(w);
+    else fellBack++;
     const f = time(dir, 'node', [bin, '--reporter', 'plain', 'run', '--no-watch']);
     if (!f.out.includes(`0 ran, ${tasks} fresh`) || f.out.includes(MARKER))
       throw new Error(`the full check was not a no-op:\n${f.out.slice(-400)}`);
@@ -119,6 +122,8 @@ try {
   console.log(`answered / full check: ${ratio(m.watch, m.full)}`);
   console.log(`answered / start floor: ${ratio(m.watch, m.floor)}`);
   console.log(`full check / ninja:    ${ratio(m.full, m.ninja)}`);
+  if (fellBack)
+    console.log(`${fellBack} of ${runs} asks were not answered (full check instead); not in the medians`);
   console.log(
     `the watch itself used ${watchCpu} ms CPU during the ${runs * 4} timed commands (its answers, and any re-check)`,
   );
