@@ -14,6 +14,12 @@ export interface RunProcessOptions {
   /** Added to (or, with `replaceEnv`, replacing) the inherited environment. */
   readonly env?: Readonly<Record<string, string>>;
   readonly replaceEnv?: boolean;
+  /**
+   * Keep the secrets in SECRET_ENV (the team cache's signing key). Only srun does: it carries them to
+   * the Slurm node, whose kiwibox signs there. Tasks, tools and VMs never see them, so a step that
+   * prints its environment cannot write the key into its log (which goes into the cache entry).
+   */
+  readonly keepSecrets?: boolean;
   /** Aborting sends SIGTERM to the process group, SIGKILL after `killAfterMs`. */
   readonly signal?: AbortSignal;
   readonly killAfterMs?: number;
@@ -34,6 +40,19 @@ export interface RunProcessOptions {
   readonly pipeTo?: readonly [string, ...string[]];
 }
 
+/** Variables no child process sees unless it asks (`keepSecrets`). */
+export const SECRET_ENV: readonly string[] = ['KIWIBOX_CACHE_KEY'];
+
+/** The child's whole environment: inherited (unless replaced) plus `env`, minus the secrets. */
+function childEnv(options: RunProcessOptions): Record<string, string> {
+  const env: Record<string, string> = {};
+  const merged = options.replaceEnv ? { ...options.env } : { ...process.env, ...options.env };
+  for (const [name, value] of Object.entries(merged)) {
+    if (value !== undefined && (options.keepSecrets || !SECRET_ENV.includes(name))) env[name] = value;
+  }
+  return env;
+}
+
 export interface ProcessResult {
   readonly exitCode: number;
   readonly stdout: string;
@@ -48,8 +67,8 @@ export async function runProcess(options: RunProcessOptions): Promise<Result<Pro
   const { execa } = await import('execa');
   const common = {
     cwd: options.cwd,
-    env: options.env,
-    extendEnv: !options.replaceEnv,
+    env: childEnv(options),
+    extendEnv: false,
     detached: true,
     cleanup: false,
     reject: false,

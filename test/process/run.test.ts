@@ -65,3 +65,33 @@ describe('runProcess', () => {
     expect(started.filter(pidAlive)).toEqual([]);
   });
 });
+
+describe('runProcess and the signing key', () => {
+  const count = ['sh', '-c', 'env | grep -c ^KIWIBOX_CACHE_KEY= || true'] as const;
+  it('never passes KIWIBOX_CACHE_KEY to a child unless it keeps secrets (srun does)', async () => {
+    const before = process.env.KIWIBOX_CACHE_KEY;
+    process.env.KIWIBOX_CACHE_KEY = 'k-1:c2VjcmV0';
+    try {
+      const inherited = await runProcess({ argv: [...count], cwd: dir });
+      expect(inherited.ok && inherited.value.stdout).toBe('0');
+      const given = await runProcess({
+        argv: [...count],
+        cwd: dir,
+        env: { ...process.env } as Record<string, string>,
+      });
+      expect(given.ok && given.value.stdout).toBe('0');
+      const replaced = await runProcess({
+        argv: [...count],
+        cwd: dir,
+        replaceEnv: true,
+        env: { KIWIBOX_CACHE_KEY: 'x', PATH: process.env.PATH ?? '' },
+      });
+      expect(replaced.ok && replaced.value.stdout).toBe('0');
+      const kept = await runProcess({ argv: [...count], cwd: dir, keepSecrets: true });
+      expect(kept.ok && kept.value.stdout).toBe('1');
+    } finally {
+      if (before === undefined) delete process.env.KIWIBOX_CACHE_KEY;
+      else process.env.KIWIBOX_CACHE_KEY = before;
+    }
+  });
+});

@@ -45,6 +45,7 @@ describe.skipIf(missing !== undefined)('Slurm without a shared filesystem', () =
   let work: TempProject;
   let keyFile: string;
   let publicKey: string;
+  let secretText: string;
   const projects: TempProject[] = [];
   const project = (files: Record<string, string>) => {
     const p = new TempProject('kiwibox-nofs-test-').write(files);
@@ -95,6 +96,7 @@ describe.skipIf(missing !== undefined)('Slurm without a shared filesystem', () =
     keyFile = join(work.dir, 'nodes-1.key');
     writeFileSync(keyFile, `${key.secretText}\n`, { mode: 0o600 });
     publicKey = key.publicText;
+    secretText = key.secretText;
   });
   afterAll(async () => {
     for (const p of projects) p.remove();
@@ -149,6 +151,27 @@ describe.skipIf(missing !== undefined)('Slurm without a shared filesystem', () =
     expect(events(again.stdout).filter((e) => e.type === 'step-fresh')).toHaveLength(4);
     expect(slurm.finishedJobs()).toHaveLength(before + 3);
     expect(slurm.queued()).toEqual([]);
+  });
+
+  it('keeps KIWIBOX_CACHE_KEY from tasks, here and on the node, while the node still signs with it', async () => {
+    const { here, node } = pair({ repo: 'nofs-env', slurm: ['steps: [up]'], input: 'env\n' });
+    const probe = '"env | grep -c ^KIWIBOX_CACHE_KEY= > $0; env | grep ^KIWIBOX_CACHE_KEY= || true"';
+    const yaml = readFileSync(here.path('kiwibox.yaml'), 'utf8')
+      .replace('"cat input.txt > gen.txt"]', `${probe}, gen-env.txt]`)
+      .replace('inputs: [input.txt], outputs: [gen.txt]', 'inputs: [input.txt], outputs: [gen-env.txt]')
+      .replace('"tr a-z A-Z < gen.txt > up.txt; echo upper-done"]', `${probe}, up-env.txt]`)
+      .replace('inputs: [gen.txt], outputs: [up.txt]', 'inputs: [gen-env.txt], outputs: [up-env.txt]');
+    for (const p of [here, node]) p.write({ 'kiwibox.yaml': yaml });
+    const ran = await kiwibox(here, ['up'], { KIWIBOX_CACHE_KEY_FILE: '', KIWIBOX_CACHE_KEY: secretText });
+    expect(ran.exitCode, ran.stdout + ran.stderr).toBe(0);
+    expect(outcome(ran.stdout, 'up')?.type).toBe('step-succeeded');
+    expect(readFileSync(here.path('gen-env.txt'), 'utf8').trim()).toBe('0');
+    expect(readFileSync(here.path('up-env.txt'), 'utf8').trim()).toBe('0');
+    expect(readFileSync(node.path('up-env.txt'), 'utf8').trim()).toBe('0');
+    for (const id of ['gen', 'up']) {
+      expect(readFileSync(here.path(`.kiwibox/logs/${id}.log`), 'utf8')).not.toContain(secretText);
+    }
+    expect(ran.stdout).not.toContain(secretText);
   });
 
   it('refuses a step whose inputs differ on the node copy, and leaves no output', async () => {

@@ -165,6 +165,8 @@ async function submitAndWait(
       signal: kill.signal,
       onLine,
       step: step.id,
+      // --export=ALL takes the signing key to the node, whose kiwibox signs the result there.
+      keepSecrets: true,
       ...(channel.env ? { env: channel.env } : {}),
     });
   } finally {
