@@ -12,14 +12,30 @@ import { type Failure, fail, failWith, ok, type Result } from '../core/result.js
 import type { SlurmCacheLink } from '../executors/slurm/node-data.js';
 import { readRecord } from '../state/record.js';
 import { notCacheable } from './entry.js';
+import { lookupEntry } from './lookup.js';
 import { restoreEntry } from './restore.js';
 import { type TeamCache, WRITER } from './team-cache.js';
 import { uploadEntry } from './upload.js';
 
 const messages = (failures: readonly Failure[]) => failures.map((f) => f.message).join('; ');
 
+/**
+ * The store asked directly, every time: TeamCache.lookup stops asking after one failure in the run
+ * (the cache is optional there), but here a step cannot run, or its result come back, without it.
+ */
+function lookupRequired(options: {
+  readonly cache: TeamCache;
+  readonly key: string;
+  readonly signal: AbortSignal;
+}) {
+  const { cache, key, signal } = options;
+  return lookupEntry({ store: cache.store, config: cache.config, key, signal });
+}
+
 async function publishOne(options: {
   readonly cache: TeamCache;
+  /** Uploads under way in this run, by dependency and key: steps sharing one wait for the same. */
+  readonly uploads: Map<string, Promise<Result<unknown>>>;
   readonly step: Step;
   readonly dep: Step;
   readonly project: Project;
@@ -38,7 +54,14 @@ async function publishOne(options: {
   if (dep.kind === 'box') return ok(record.hash);
   const why = notCacheable(dep, record);
   if (why) return missing(`cannot go through the team cache (${why})`);
-  const found = await cache.lookup({ step: dep, key: record.hash, signal });
+  const slot = `${dep.id}\0${record.hash}`;
+  const pending = options.uploads.get(slot);
+  if (pending) {
+    // Another step is uploading this dependency (uploadEntry stages in one directory per step).
+    const uploaded = await pending;
+    return uploaded.ok ? ok(record.hash) : missing(`could not be uploaded: ${messages(uploaded.error)}`);
+  }
+  const found = await lookupRequired({ cache, key: record.hash, signal });
   if (found.hit) return ok(record.hash);
   if (found.storeDown) return missing(`cannot be looked up in the team cache: ${found.reason}`);
   if (!cache.writes) {
@@ -46,15 +69,22 @@ async function publishOne(options: {
       `is not in the team cache (${found.reason}) and this run may not write it (cache mode read-only); upload it first or send '${dep.id}' to Slurm too`,
     );
   }
-  const uploaded = await uploadEntry({
-    store: cache.store,
-    config: cache.config,
-    step: dep,
-    project,
-    record,
-    writer: WRITER,
-    signal,
-  });
+  const again = options.uploads.get(slot);
+  const upload =
+    again ??
+    uploadEntry({
+      store: cache.store,
+      config: cache.config,
+      step: dep,
+      project,
+      record,
+      writer: WRITER,
+      signal,
+    });
+  options.uploads.set(slot, upload);
+  const uploaded = await upload;
+  // A failed upload may be tried again by a later step; a done one answers later steps at once.
+  if (!uploaded.ok && options.uploads.get(slot) === upload) options.uploads.delete(slot);
   return uploaded.ok ? ok(record.hash) : missing(`could not be uploaded: ${messages(uploaded.error)}`);
 }
 
@@ -70,6 +100,7 @@ function nodeEnv(cache: TeamCache): Record<string, string> {
 }
 
 export function slurmCacheLink(cache: TeamCache): SlurmCacheLink {
+  const uploads = new Map<string, Promise<Result<unknown>>>();
   return {
     nodeEnv: nodeEnv(cache),
     async publishUpstream({ step, project, signal }) {
@@ -85,7 +116,7 @@ export function slurmCacheLink(cache: TeamCache): SlurmCacheLink {
       for (const id of step.deps) {
         const dep = project.steps.get(id);
         if (!dep) continue;
-        const key = await publishOne({ cache, step, dep, project, signal });
+        const key = await publishOne({ cache, uploads, step, dep, project, signal });
         if (!key.ok) return key;
         keys[id] = key.value;
       }
@@ -108,7 +139,7 @@ export function slurmCacheLink(cache: TeamCache): SlurmCacheLink {
             message: `the Slurm job of '${step.id}' completed, but its result cannot be restored from the team cache: ${why}`,
           },
         ]);
-      const found = await cache.lookup({ step, key, signal });
+      const found = await lookupRequired({ cache, key, signal });
       if (!found.hit) return lost(found.reason);
       const restored = await restoreEntry({
         store: cache.store,

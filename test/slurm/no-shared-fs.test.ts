@@ -174,6 +174,17 @@ describe.skipIf(missing !== undefined)('Slurm without a shared filesystem', () =
     expect(ran.stdout).not.toContain(secretText);
   });
 
+  it('uploads a dependency two Slurm steps share once, both waiting for it', async () => {
+    const { here } = pair({ repo: 'nofs-shared', slurm: ['steps: [up, rev]'], input: 'shared\n' });
+    // gen built here but not uploaded (read-only), so up and rev both need it in the cache at once.
+    expect((await kiwibox(here, ['--cache-mode', 'read-only', 'gen'])).exitCode).toBe(0);
+    expect(await tags('team/nofs-shared')).toEqual([]);
+    const ran = await kiwibox(here, ['up', 'rev']);
+    expect(ran.exitCode, ran.stdout).toBe(0);
+    for (const id of ['up', 'rev']) expect(outcome(ran.stdout, id)?.type).toBe('step-succeeded');
+    expect((await tags('team/nofs-shared')).length).toBe(3);
+  });
+
   it('refuses a step whose inputs differ on the node copy, and leaves no output', async () => {
     const { here, node } = pair({ repo: 'nofs-b', slurm: [], input: 'mine\n', nodeInput: 'theirs\n' });
     const before = slurm.finishedJobs().length;
