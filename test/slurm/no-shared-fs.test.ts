@@ -185,6 +185,20 @@ describe.skipIf(missing !== undefined)('Slurm without a shared filesystem', () =
     expect((await tags('team/nofs-shared')).length).toBe(3);
   });
 
+  it('fails at once, naming the lock owner, when the node copy is the submitting project (no node-project-dir)', async () => {
+    const { here } = pair({ repo: 'nofs-same', slurm: ['steps: [gen]'], input: 'same\n' });
+    const yaml = readFileSync(here.path('kiwibox.yaml'), 'utf8').replace(/ {2}node-project-dir: .*\n/, '');
+    here.write({ 'kiwibox.yaml': yaml.replace('time-limit: 5m', 'time-limit: 2m') });
+    const started = Date.now();
+    const ran = await kiwibox(here, ['gen']);
+    expect(ran.exitCode).toBe(1);
+    const failures = outcome(ran.stdout, 'gen')?.failures as { reason: string; message: string }[];
+    expect(failures.map((f) => f.reason)).toEqual(['locked']);
+    expect(failures[0]?.message).toMatch(/pid \d+\).*node-project-dir is its own project/);
+    // Before, the node waited for the submitter's lock until the job's time limit.
+    expect(Date.now() - started).toBeLessThan(60_000);
+  });
+
   it('refuses a step whose inputs differ on the node copy, and leaves no output', async () => {
     const { here, node } = pair({ repo: 'nofs-b', slurm: [], input: 'mine\n', nodeInput: 'theirs\n' });
     const before = slurm.finishedJobs().length;

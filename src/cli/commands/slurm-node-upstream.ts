@@ -18,15 +18,39 @@ import type { Lock } from '../../state/lock-file.js';
 
 export const messages = (failures: readonly Failure[]) => failures.map((f) => f.message).join('; ');
 
-/** The node's step lock, waited for: jobs of one run may share the node's working copy. */
+/**
+ * A dependency's lock on the node, waited for: jobs of one run may share the node's working copy
+ * and restore the same dependency at once. Its owner is named once, in case the wait is long.
+ */
 export async function lockWaiting(project: Project, id: string, signal: AbortSignal): Promise<Result<Lock>> {
-  for (;;) {
+  for (let said = false; ; said = true) {
     const attempt = await acquireStepLock(project.stateDir, id);
     if (!attempt.ok) return attempt;
     if ('held' in attempt.value) return ok(attempt.value.held);
+    if (!said) {
+      process.stderr.write(
+        `kiwibox: waiting for '${id}' in ${project.dir}: kiwibox pid ${attempt.value.owner} holds its lock\n`,
+      );
+    }
     if (signal.aborted) return failWith({ step: id, reason: 'cancelled', message: `'${id}' was cancelled` });
     await sleep(200);
   }
+}
+
+/**
+ * The step's own lock, taken once: nothing else on this copy should be running the step. The usual
+ * owner is the submitting kiwibox itself, when the node's copy is its project (no node-project-dir,
+ * and the job ran on the submitting host or the path is shared): waiting would last the time limit.
+ */
+export async function lockOwn(project: Project, id: string): Promise<Result<Lock>> {
+  const attempt = await acquireStepLock(project.stateDir, id);
+  if (!attempt.ok) return attempt;
+  if ('held' in attempt.value) return ok(attempt.value.held);
+  return failWith({
+    step: id,
+    reason: 'locked',
+    message: `another kiwibox (pid ${attempt.value.owner}) is running '${id}' in the node's working copy ${project.dir}; if that is the submitting kiwibox, node-project-dir is its own project (set slurm.node-project-dir to a copy of the project on the node)`,
+  });
 }
 
 export interface Node {

@@ -26,7 +26,7 @@ import { StepLog } from '../../state/step-log.js';
 import { EXIT } from '../options.js';
 import { fingerprintServices } from '../session.js';
 import { interruptController } from '../signals.js';
-import { cacheFailure, lockWaiting, messages, type Node, restoreUpstream } from './slurm-node-upstream.js';
+import { cacheFailure, lockOwn, messages, type Node, restoreUpstream } from './slurm-node-upstream.js';
 
 /** Runs the step (its fingerprint already checked), records it on the node and uploads its entry. */
 async function runAndUpload(
@@ -103,11 +103,12 @@ const ctxLine = (line: string) => process.stderr.write(`${line}\n`);
 
 async function runStep(node: Node): Promise<Result<StepOutputs>> {
   const { project, step, signal, request } = node;
-  const upstream = await restoreUpstream(node);
-  if (!upstream.ok) return upstream;
-  const lock = await lockWaiting(project, step.id, signal);
+  // The step's lock first, so a refused job has restored nothing over the copy.
+  const lock = await lockOwn(project, step.id);
   if (!lock.ok) return lock;
   try {
+    const upstream = await restoreUpstream(node);
+    if (!upstream.ok) return upstream;
     const decided = await fingerprintAndDecide({
       step,
       project,
