@@ -12,8 +12,11 @@ import { locate } from './yaml-ast.js';
 
 type Raw = Record<string, unknown>;
 
-/** srun options kiwibox sets per job: the job's name and directory, and no terminal. */
-const OWNED = ['--job-name', '-J', '--chdir', '-D', '--pty', '--ntasks', '-n', '--nodes', '-N'];
+/**
+ * srun options kiwibox sets per job: the job's name and directory, no terminal, and --export=ALL
+ * (the node's kiwibox reads the team cache settings and signing key from the environment).
+ */
+const OWNED = ['--job-name', '-J', '--chdir', '-D', '--pty', '--ntasks', '-n', '--nodes', '-N', '--export'];
 
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : []);
 

@@ -99,4 +99,21 @@ describe('srun arguments', () => {
     expect(pick('kinds: [task]')).toEqual(['t']);
     expect(pick('steps: [arm], kinds: [task]')).toEqual(['arm', 't']);
   });
+  it('refuses srun-args kiwibox sets itself, --export included (the node needs the cache variables)', () => {
+    for (const arg of ['--export=NONE', '--export', '--chdir=/x', '-J', '-Jname']) {
+      const analysed = analyse({
+        file: '/p/kiwibox.yaml',
+        text: [
+          'version: 1',
+          `slurm: {partition: p, srun-args: ["${arg}"]}`,
+          'tasks:',
+          '  t: {run: ["true"]}',
+        ].join('\n'),
+        env: {},
+        skipFileChecks: true,
+      });
+      const messages = analysed.ok ? [] : analysed.error.map((f) => `${f.location?.offset}: ${f.message}`);
+      expect(messages.join('\n'), arg).toMatch(/^\d+: srun option -.* is set by kiwibox for each job/);
+    }
+  });
 });
