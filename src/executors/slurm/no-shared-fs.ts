@@ -12,6 +12,10 @@ import { fail, failWith, type Result } from '../../core/result.js';
 import type { JobChannel, JobResult } from './job-files.js';
 import { encodeRequest, resultOf, type SlurmCacheLink } from './node-data.js';
 
+/** Ctrl-C while the cache is being read or written: not the cache's fault, whatever failed. */
+const cancelled = (step: Step, when: string) =>
+  failWith({ step: step.id, reason: 'cancelled', message: `'${step.id}' was cancelled ${when}` });
+
 export async function noSharedFsChannel(options: {
   readonly step: Step;
   readonly ctx: ExecutorContext;
@@ -29,7 +33,7 @@ export async function noSharedFsChannel(options: {
   }
   const { hash: key, platform, tools } = ctx.fingerprint;
   const upstream = await cache.publishUpstream({ step, project, signal: ctx.signal });
-  if (!upstream.ok) return upstream;
+  if (!upstream.ok) return ctx.signal.aborted ? cancelled(step, 'before its Slurm job') : upstream;
   const dir = options.settings.nodeProjectDir ?? project.dir;
   const request = encodeRequest({
     v: 2,
@@ -66,7 +70,12 @@ export async function noSharedFsChannel(options: {
           },
         ]);
       },
-      collect: (_nodeOutputs: StepOutputs) => cache.restoreResult({ step, project, key, signal: ctx.signal }),
+      async collect(_nodeOutputs: StepOutputs) {
+        const restored = await cache.restoreResult({ step, project, key, signal: ctx.signal });
+        return !restored.ok && ctx.signal.aborted
+          ? cancelled(step, 'while its result was restored from the team cache')
+          : restored;
+      },
     },
   };
 }
