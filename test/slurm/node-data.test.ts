@@ -8,6 +8,7 @@ import { analyse } from '../../src/config/analyse.js';
 import {
   decodeRequest,
   encodeRequest,
+  escapeMarks,
   type NodeRequest,
   RESULT_MARK,
   resultOf,
@@ -35,6 +36,36 @@ describe('no-shared-filesystem job data', () => {
     expect(!long.ok && long.error[0]?.message).toMatch(/too long for srun's command line/);
     expect(decodeRequest('{"v":1,"step":"up"}').ok).toBe(false);
     expect(decodeRequest('not json').ok).toBe(false);
+  });
+
+  it('refuses a request with a missing or mistyped field, naming it', () => {
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ dir: 'relative' }, /'dir' is not an absolute path/],
+      [{ dir: undefined }, /'dir'/],
+      [{ file: '../elsewhere/kiwibox.yaml' }, /'file' is not a path inside 'dir'/],
+      [{ file: '/abs/kiwibox.yaml' }, /'file'/],
+      [{ upstream: { gen: 7 } }, /'upstream' is not a map of strings/],
+      [{ upstream: undefined }, /'upstream'/],
+      [{ tools: ['x'] }, /'tools'/],
+      [{ step: '' }, /'step'/],
+    ];
+    for (const [change, why] of bad) {
+      const decoded = decodeRequest(JSON.stringify({ ...request, ...change }));
+      expect(decoded.ok ? 'ok' : decoded.error[0]?.message, JSON.stringify(change)).toMatch(why);
+    }
+  });
+
+  it('counts the request in bytes, not characters', () => {
+    // 40,000 three-byte characters: under the limit in characters, over it in bytes.
+    const wide = encodeRequest({ ...request, tools: { t: '\u20ac'.repeat(40_000) } });
+    expect(!wide.ok && wide.error[0]?.message).toMatch(/\(\d+ bytes\) is too long/);
+  });
+
+  it("escapes a leading \\x1f in the step's own output, so it cannot fake a verdict", () => {
+    const fake = `${RESULT_MARK}${JSON.stringify({ v: 1, jobId: '12', ok: true, outputs: { files: [], data: {} } })}`;
+    expect(resultOf(escapeMarks(fake))).toBeUndefined();
+    expect(escapeMarks(fake)).toBe(`\\x1f${fake.slice(1)}`);
+    expect(escapeMarks('plain line')).toBe('plain line');
   });
 
   it('takes only marked, well-formed result lines', () => {

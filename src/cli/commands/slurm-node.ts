@@ -16,7 +16,7 @@ import type { ExecutorContext, StepOutputs } from '../../core/executor.js';
 import { errorMessage, fail, failWith, ok, type Result } from '../../core/result.js';
 import { executorsFor } from '../../executors/index.js';
 import { type JobResult, PROGRESS_MARK } from '../../executors/slurm/job-files.js';
-import { decodeRequest, RESULT_MARK } from '../../executors/slurm/node-data.js';
+import { decodeRequest, escapeMarks, RESULT_MARK } from '../../executors/slurm/node-data.js';
 import { makeScratchDir } from '../../executors/slurm/scratch.js';
 import { fingerprintAndDecide } from '../../fingerprint/decide.js';
 import { fingerprintHash } from '../../fingerprint/fingerprint.js';
@@ -53,7 +53,7 @@ async function runAndUpload(
     upstream,
     output: (line, stream = 'stdout') => {
       log.line(line);
-      (stream === 'stderr' ? process.stderr : process.stdout).write(`${line}\n`);
+      (stream === 'stderr' ? process.stderr : process.stdout).write(`${escapeMarks(line)}\n`);
     },
     progress: (phase, detail) => process.stdout.write(`${PROGRESS_MARK}${JSON.stringify([phase, detail])}\n`),
   };
@@ -198,13 +198,15 @@ export async function slurmNodeCommand(text: string, _out: Output): Promise<numb
   const interrupt = interruptController(() => process.exit(EXIT.interrupted));
   const jobId = process.env.SLURM_JOB_ID ?? '';
   let result: Result<StepOutputs>;
-  const node = await openNode(text, interrupt.signal);
+  let node: Result<Node> | undefined;
   try {
+    // Inside the try: whatever goes wrong, the submitter gets a verdict line naming it.
+    node = await openNode(text, interrupt.signal);
     result = node.ok ? await runStep(node.value) : node;
   } catch (error) {
     result = failWith({ reason: 'internal-error', message: `internal error: ${errorMessage(error)}` });
   } finally {
-    if (node.ok) await node.value.cache.close();
+    if (node?.ok) await node.value.cache.close();
     interrupt.dispose();
   }
   const line: JobResult = result.ok

@@ -6,6 +6,7 @@
  * cache side (uploading dependencies, restoring the result) is given by the caller as a
  * SlurmCacheLink: executors/ sits below cache/ in the import tiers.
  */
+import { isAbsolute } from 'node:path';
 import type { StepOutputs } from '../../core/executor.js';
 import type { Project, Step } from '../../core/model.js';
 import { errorMessage, fail, ok, type Result } from '../../core/result.js';
@@ -35,34 +36,61 @@ const MAX_REQUEST = 64 * 1024;
 
 export function encodeRequest(request: NodeRequest): Result<string> {
   const text = JSON.stringify(request);
-  if (text.length <= MAX_REQUEST) return ok(text);
+  const bytes = Buffer.byteLength(text);
+  if (bytes <= MAX_REQUEST) return ok(text);
   return fail([
     {
       step: request.step,
       reason: 'slurm-rejected',
-      message: `the request for '${request.step}' (${text.length} bytes) is too long for srun's command line`,
+      message: `the request for '${request.step}' (${bytes} bytes) is too long for srun's command line`,
     },
   ]);
 }
 
-export function decodeRequest(text: string): Result<NodeRequest> {
-  try {
-    const value = JSON.parse(text) as NodeRequest;
-    if (
-      value?.v !== 2 ||
-      typeof value.step !== 'string' ||
-      typeof value.hash !== 'string' ||
-      typeof value.platform !== 'string' ||
-      typeof value.tools !== 'object'
-    ) {
-      throw new Error('not a kiwibox node request');
-    }
-    return ok(value);
-  } catch (error) {
-    return fail([
-      { reason: 'slurm-result-unreadable', message: `cannot read the job request: ${errorMessage(error)}` },
-    ]);
+const isStrings = (value: unknown): value is Record<string, string> =>
+  typeof value === 'object' &&
+  value !== null &&
+  !Array.isArray(value) &&
+  Object.values(value).every((v) => typeof v === 'string');
+
+/** What is wrong with a parsed request, or undefined: the node acts on every field. */
+function requestProblem(value: Partial<Record<keyof NodeRequest, unknown>> | null): string | undefined {
+  if (value?.v !== 2) return 'not a kiwibox node request (version 2)';
+  if (typeof value.dir !== 'string' || !isAbsolute(value.dir)) return "'dir' is not an absolute path";
+  if (
+    typeof value.file !== 'string' ||
+    !value.file ||
+    isAbsolute(value.file) ||
+    value.file.split('/').includes('..')
+  )
+    return "'file' is not a path inside 'dir'";
+  for (const field of ['step', 'hash', 'platform'] as const) {
+    if (typeof value[field] !== 'string' || !value[field]) return `'${field}' is not a string`;
   }
+  if (!isStrings(value.tools)) return "'tools' is not a map of strings";
+  if (!isStrings(value.upstream)) return "'upstream' is not a map of strings";
+  return undefined;
+}
+
+export function decodeRequest(text: string): Result<NodeRequest> {
+  let problem: string | undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+    problem = requestProblem(value as Parameters<typeof requestProblem>[0]);
+  } catch (error) {
+    problem = errorMessage(error);
+  }
+  if (problem === undefined) return ok(value as NodeRequest);
+  return fail([{ reason: 'slurm-result-unreadable', message: `cannot read the job request: ${problem}` }]);
+}
+
+/**
+ * A line of the step's own output as the node prints it: one starting with the marks' \x1f gets a
+ * visible escape, so a task cannot print a verdict or progress line the submitter would believe.
+ */
+export function escapeMarks(line: string): string {
+  return line.startsWith('\u001f') ? `\\x1f${line.slice(1)}` : line;
 }
 
 /** The JobResult in a marked stdout line, or undefined for any other line. */
