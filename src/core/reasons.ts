@@ -147,7 +147,9 @@ export const REASONS = {
     'slurm-job-failed': "the step's Slurm job ended without a result from kiwibox on the node",
     'slurm-result-unreadable': 'the result the node wrote for the step cannot be read',
     'slurm-node-inputs-differ':
-      "without a shared filesystem: the node's working copy gives the step another fingerprint than the submitting side (other input files, config, box or kiwibox); refused, nothing ran",
+      "without a shared filesystem: the node's working copy gives the step another fingerprint than the submitting side (other input files, config or box); refused, nothing ran",
+    'slurm-node-version':
+      'without a shared filesystem: kiwibox on the node is another version than the submitting one; refused, nothing ran',
     'slurm-upstream-not-cached':
       "without a shared filesystem: a dependency's outputs cannot reach the node (not in the team cache and this run cannot upload them, or not cacheable)",
     'slurm-node-cache':

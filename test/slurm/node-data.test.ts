@@ -9,7 +9,9 @@ import {
   decodeRequest,
   encodeRequest,
   escapeMarks,
+  KIWIBOX_VERSION,
   type NodeRequest,
+  nodeVersionFailure,
   RESULT_MARK,
   resultOf,
 } from '../../src/executors/slurm/node-data.js';
@@ -24,6 +26,7 @@ const request: NodeRequest = {
   platform: 'linux-x64',
   tools: { 'kiwi-ng': 'KIWI (next generation) version 10.2.10' },
   upstream: { gen: 'b'.repeat(64) },
+  kiwibox: KIWIBOX_VERSION,
 };
 
 describe('no-shared-filesystem job data', () => {
@@ -48,11 +51,22 @@ describe('no-shared-filesystem job data', () => {
       [{ upstream: undefined }, /'upstream'/],
       [{ tools: ['x'] }, /'tools'/],
       [{ step: '' }, /'step'/],
+      [{ kiwibox: undefined }, /'kiwibox'/],
     ];
     for (const [change, why] of bad) {
       const decoded = decodeRequest(JSON.stringify({ ...request, ...change }));
       expect(decoded.ok ? 'ok' : decoded.error[0]?.message, JSON.stringify(change)).toMatch(why);
     }
+  });
+
+  it("refuses a node whose kiwibox is another version than the submitter's", () => {
+    expect(KIWIBOX_VERSION).toMatch(/^\d+\.\d+/);
+    expect(nodeVersionFailure(request)).toBeUndefined();
+    const other = nodeVersionFailure({ ...request, kiwibox: '0.0.1-elsewhere' });
+    expect(other?.reason).toBe('slurm-node-version');
+    expect(other?.message).toContain(
+      `node is version ${KIWIBOX_VERSION}, on the submitting side 0.0.1-elsewhere`,
+    );
   });
 
   it('counts the request in bytes, not characters', () => {

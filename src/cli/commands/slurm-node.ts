@@ -16,7 +16,12 @@ import type { ExecutorContext, StepOutputs } from '../../core/executor.js';
 import { errorMessage, fail, failWith, ok, type Result } from '../../core/result.js';
 import { executorsFor } from '../../executors/index.js';
 import { type JobResult, PROGRESS_MARK } from '../../executors/slurm/job-files.js';
-import { decodeRequest, escapeMarks, RESULT_MARK } from '../../executors/slurm/node-data.js';
+import {
+  decodeRequest,
+  escapeMarks,
+  nodeVersionFailure,
+  RESULT_MARK,
+} from '../../executors/slurm/node-data.js';
 import { makeScratchDir } from '../../executors/slurm/scratch.js';
 import { fingerprintAndDecide } from '../../fingerprint/decide.js';
 import { fingerprintHash } from '../../fingerprint/fingerprint.js';
@@ -131,7 +136,7 @@ async function runStep(node: Node): Promise<Result<StepOutputs>> {
       return failWith({
         step: step.id,
         reason: 'slurm-node-inputs-differ',
-        message: `the node's working copy (${project.dir}) gives '${step.id}' fingerprint ${hash.slice(0, 12)}, the submitting side ${request.hash.slice(0, 12)}: its input files, kiwibox.yaml or kiwibox differ there; nothing was run`,
+        message: `the node's working copy (${project.dir}) gives '${step.id}' fingerprint ${hash.slice(0, 12)}, the submitting side ${request.hash.slice(0, 12)}: its input files, kiwibox.yaml or a box differ there; nothing was run`,
       });
     }
     // Always run, even if the cache has the entry by now: the submitter only sends a step it found
@@ -158,6 +163,8 @@ async function runStep(node: Node): Promise<Result<StepOutputs>> {
 async function openNode(text: string, signal: AbortSignal): Promise<Result<Node>> {
   const request = decodeRequest(text);
   if (!request.ok) return request;
+  const otherVersion = nodeVersionFailure(request.value);
+  if (otherVersion) return fail([otherVersion]);
   const { dir, file, step: id } = request.value;
   const loaded = await loadProject({ file: join(dir, file), cache: true, readOnly: true });
   if (!loaded.ok) return fail(loaded.error);

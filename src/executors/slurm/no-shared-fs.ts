@@ -10,7 +10,7 @@ import type { ExecutorContext, StepOutputs } from '../../core/executor.js';
 import type { SlurmSettings, Step } from '../../core/model.js';
 import { fail, failWith, type Result } from '../../core/result.js';
 import type { JobChannel, JobResult } from './job-files.js';
-import { encodeRequest, resultOf, type SlurmCacheLink } from './node-data.js';
+import { encodeRequest, KIWIBOX_VERSION, resultOf, type SlurmCacheLink } from './node-data.js';
 
 /** Ctrl-C while the cache is being read or written: not the cache's fault, whatever failed. */
 const cancelled = (step: Step, when: string) =>
@@ -44,6 +44,7 @@ export async function noSharedFsChannel(options: {
     platform,
     tools,
     upstream: upstream.value,
+    kiwibox: KIWIBOX_VERSION,
   });
   if (!request.ok) return request;
   let result: JobResult | undefined;

@@ -6,10 +6,11 @@
  * cache side (uploading dependencies, restoring the result) is given by the caller as a
  * SlurmCacheLink: executors/ sits below cache/ in the import tiers.
  */
+import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { StepOutputs } from '../../core/executor.js';
 import type { Project, Step } from '../../core/model.js';
-import { errorMessage, fail, ok, type Result } from '../../core/result.js';
+import { errorMessage, type Failure, fail, ok, type Result } from '../../core/result.js';
 import type { JobResult } from './job-files.js';
 
 export interface NodeRequest {
@@ -26,6 +27,26 @@ export interface NodeRequest {
   readonly tools: Readonly<Record<string, string>>;
   /** Each dependency's fingerprint hash: the key of its entry in the team cache. */
   readonly upstream: Readonly<Record<string, string>>;
+  /** The submitting kiwibox's version: the node's must be the same (see nodeVersionFailure). */
+  readonly kiwibox: string;
+}
+
+/** This kiwibox's version (package.json), sent in the request and compared on the node. */
+export const KIWIBOX_VERSION = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/**
+ * Another kiwibox on the node could run the step differently, or fingerprint it differently, with
+ * nothing in the fingerprint to say so: refused by version before anything is read or run.
+ */
+export function nodeVersionFailure(request: NodeRequest, here = KIWIBOX_VERSION): Failure | undefined {
+  if (request.kiwibox === here) return undefined;
+  return {
+    step: request.step,
+    reason: 'slurm-node-version',
+    message: `kiwibox on the node is version ${here}, on the submitting side ${request.kiwibox}: install the same kiwibox on the nodes; nothing was run`,
+  };
 }
 
 /** The line the node prints last, with its JobResult (the submitter takes it out of the log). */
@@ -64,7 +85,7 @@ function requestProblem(value: Partial<Record<keyof NodeRequest, unknown>> | nul
     value.file.split('/').includes('..')
   )
     return "'file' is not a path inside 'dir'";
-  for (const field of ['step', 'hash', 'platform'] as const) {
+  for (const field of ['step', 'hash', 'platform', 'kiwibox'] as const) {
     if (typeof value[field] !== 'string' || !value[field]) return `'${field}' is not a string`;
   }
   if (!isStrings(value.tools)) return "'tools' is not a map of strings";
