@@ -45,6 +45,8 @@ export interface ExecutorContext {
     readonly hash: string;
     readonly platform: string;
     readonly tools: Readonly<Record<string, string>>;
+    /** A digest of each project part (fingerprintParts): a node that differs says which. */
+    readonly parts?: Readonly<Record<string, string>>;
   };
 }
 

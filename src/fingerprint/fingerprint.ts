@@ -62,3 +62,30 @@ export function makeFingerprint(parts: Omit<Fingerprint, 'format' | 'platform'>)
 export function fingerprintHash(fingerprint: Fingerprint): string {
   return createHash('sha256').update(JSON.stringify(fingerprint)).digest('hex');
 }
+
+/**
+ * A digest of each part of a fingerprint that comes from the project (config, files, each
+ * dependency, extra): two sides whose hashes differ can say which part does.
+ */
+export function fingerprintParts(fingerprint: Fingerprint): Record<string, string> {
+  const digest = (value: unknown) =>
+    createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+  const parts: Record<string, string> = {
+    format: String(fingerprint.format),
+    kind: fingerprint.kind,
+    config: digest(fingerprint.config),
+    files: digest(fingerprint.files),
+    extra: digest(fingerprint.extra),
+  };
+  for (const [id, token] of Object.entries(fingerprint.upstream)) parts[`upstream ${id}`] = digest(token);
+  return parts;
+}
+
+/** The names of the parts that differ between two fingerprintParts, either side missing included. */
+export function differingParts(
+  here: Readonly<Record<string, string>>,
+  there: Readonly<Record<string, string>>,
+): string[] {
+  const names = new Set([...Object.keys(here), ...Object.keys(there)]);
+  return [...names].filter((name) => here[name] !== there[name]).sort();
+}

@@ -18,6 +18,7 @@ import {
   fingerprintAndDecide,
   upstreamToken,
 } from '../fingerprint/decide.js';
+import { fingerprintParts } from '../fingerprint/fingerprint.js';
 import { acquireStepLock } from '../state/lock.js';
 import {
   dropRecord,
@@ -218,6 +219,7 @@ export async function executeStep(options: ExecuteStepOptions): Promise<StepOutc
       hash: decision.hash,
       platform: fingerprint.platform,
       tools: fingerprint.tools,
+      parts: fingerprintParts(fingerprint),
     });
     if (!result.ok) {
       for (const f of result.error) log.line(`error[${f.reason}]: ${f.message}`);

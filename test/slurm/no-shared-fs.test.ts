@@ -209,12 +209,31 @@ describe.skipIf(missing !== undefined)('Slurm without a shared filesystem', () =
     const failures = failed?.failures as { reason: string; message: string }[];
     expect(failures.map((f) => f.reason)).toEqual(['slurm-node-inputs-differ']);
     expect(failures[0]?.message).toContain(node.dir);
+    expect(failures[0]?.message).toContain('it differs in the input files;');
     expect(slurm.finishedJobs().length).toBe(before + 1);
     for (const p of [here, node]) {
       expect(existsSync(p.path('gen.txt'))).toBe(false);
       expect(existsSync(p.path('.kiwibox/steps/gen/record.json'))).toBe(false);
     }
     expect(outcome(ran.stdout, 'up')).toBeUndefined();
+  });
+
+  it('names the dependency whose cache entry differs from the record here (a step that is not reproducible)', async () => {
+    const { here, node } = pair({ repo: 'nofs-nonrepro', slurm: ['steps: [up]'], input: 'x\n' });
+    const yaml = readFileSync(here.path('kiwibox.yaml'), 'utf8').replace(
+      '"cat input.txt > gen.txt"',
+      '"cat input.txt /proc/sys/kernel/random/uuid > gen.txt"',
+    );
+    for (const p of [here, node]) p.write({ 'kiwibox.yaml': yaml });
+    // gen into the cache, then built again here (another result, same key) without uploading.
+    expect((await kiwibox(here, ['gen'])).exitCode).toBe(0);
+    expect((await kiwibox(here, ['--cache-mode', 'read-only', '--force', 'gen'])).exitCode).toBe(0);
+    const ran = await kiwibox(here, ['up']);
+    expect(ran.exitCode).toBe(1);
+    const failures = outcome(ran.stdout, 'up')?.failures as { reason: string; message: string }[];
+    expect(failures.map((f) => f.reason)).toEqual(['slurm-node-inputs-differ']);
+    // gen.txt is also an input of up, so the input files differ with it.
+    expect(failures[0]?.message).toMatch(/dependency 'gen' \(its team-cache entry's outputs differ/);
   });
 
   it('fails before any job when a dependency built here is not in the cache and the run may not write', async () => {

@@ -24,8 +24,9 @@ import {
 } from '../../executors/slurm/node-data.js';
 import { makeScratchDir } from '../../executors/slurm/scratch.js';
 import { fingerprintAndDecide } from '../../fingerprint/decide.js';
-import { fingerprintHash } from '../../fingerprint/fingerprint.js';
+import { differingParts, fingerprintHash, fingerprintParts } from '../../fingerprint/fingerprint.js';
 import type { Output } from '../../reporters/output.js';
+import type { Fingerprint } from '../../state/record.js';
 import { dropRecord, writeRecord } from '../../state/record.js';
 import { StepLog } from '../../state/step-log.js';
 import { EXIT } from '../options.js';
@@ -104,6 +105,24 @@ function toolNotes(
     );
 }
 
+/** What a refused step's fingerprint differs in, from the submitter's part digests when sent. */
+function whatDiffers(fingerprint: Fingerprint, theirs: Readonly<Record<string, string>> | undefined): string {
+  if (!theirs) return 'its input files, kiwibox.yaml or a box differ there';
+  const names = differingParts(fingerprintParts(fingerprint), theirs);
+  const said = names.map((name) => {
+    if (name === 'files') return 'the input files';
+    if (name === 'config') return "the step's settings in kiwibox.yaml";
+    if (name === 'extra') return 'what its executor adds (a box, a base image, a description)';
+    const dep = name.startsWith('upstream ') ? name.slice('upstream '.length) : undefined;
+    if (dep)
+      return `dependency '${dep}' (its team-cache entry's outputs differ from the submitting side's record: built again with another result, a step that is not reproducible?)`;
+    return name;
+  });
+  return said.length
+    ? `it differs in ${said.join(', ')}`
+    : 'its parts are equal, its hash not (another kiwibox?)';
+}
+
 const ctxLine = (line: string) => process.stderr.write(`${line}\n`);
 
 async function runStep(node: Node): Promise<Result<StepOutputs>> {
@@ -136,7 +155,7 @@ async function runStep(node: Node): Promise<Result<StepOutputs>> {
       return failWith({
         step: step.id,
         reason: 'slurm-node-inputs-differ',
-        message: `the node's working copy (${project.dir}) gives '${step.id}' fingerprint ${hash.slice(0, 12)}, the submitting side ${request.hash.slice(0, 12)}: its input files, kiwibox.yaml or a box differ there; nothing was run`,
+        message: `the node's working copy (${project.dir}) gives '${step.id}' fingerprint ${hash.slice(0, 12)}, the submitting side ${request.hash.slice(0, 12)}: ${whatDiffers(fingerprint, request.parts)}; nothing was run`,
       });
     }
     // Always run, even if the cache has the entry by now: the submitter only sends a step it found

@@ -31,7 +31,7 @@ export async function noSharedFsChannel(options: {
       message: `'${step.id}' goes to Slurm without a shared filesystem, which needs the team cache, and this run has none open (kiwibox watch opens none)`,
     });
   }
-  const { hash: key, platform, tools } = ctx.fingerprint;
+  const { hash: key, platform, tools, parts } = ctx.fingerprint;
   const upstream = await cache.publishUpstream({ step, project, signal: ctx.signal });
   if (!upstream.ok) return ctx.signal.aborted ? cancelled(step, 'before its Slurm job') : upstream;
   const dir = options.settings.nodeProjectDir ?? project.dir;
@@ -44,6 +44,7 @@ export async function noSharedFsChannel(options: {
     platform,
     tools,
     upstream: upstream.value,
+    ...(parts ? { parts } : {}),
     kiwibox: KIWIBOX_VERSION,
   });
   if (!request.ok) return request;

@@ -27,6 +27,8 @@ export interface NodeRequest {
   readonly tools: Readonly<Record<string, string>>;
   /** Each dependency's fingerprint hash: the key of its entry in the team cache. */
   readonly upstream: Readonly<Record<string, string>>;
+  /** A digest of each project part of the fingerprint (fingerprintParts), to name what differs. */
+  readonly parts?: Readonly<Record<string, string>>;
   /** The submitting kiwibox's version: the node's must be the same (see nodeVersionFailure). */
   readonly kiwibox: string;
 }
@@ -90,6 +92,7 @@ function requestProblem(value: Partial<Record<keyof NodeRequest, unknown>> | nul
   }
   if (!isStrings(value.tools)) return "'tools' is not a map of strings";
   if (!isStrings(value.upstream)) return "'upstream' is not a map of strings";
+  if (value.parts !== undefined && !isStrings(value.parts)) return "'parts' is not a map of strings";
   return undefined;
 }
 
