@@ -5,7 +5,7 @@
 // filesystem, Slurm without (node-project-dir: a second working copy). Twice: with a 1 KiB output
 // and with a 64 MiB one (random bytes: each run uploads and restores a new blob).
 //   npm run build && node bench/slurm-nofs.mjs [RUNS]
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,17 +20,47 @@ const work = mkdtempSync(join(tmpdir(), 'kiwibox-bench-nofs-'));
 let n = 0;
 const newDir = () => mkdtempSync(join(work, `p${n++}-`));
 
-function time(argv, options) {
+// Async, so a Ctrl-C or SIGTERM reaches the handler below while kiwibox runs.
+let running;
+async function time(argv, options) {
   const start = process.hrtime.bigint();
-  const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  running = child;
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const status = await new Promise((done) => child.on('close', (code) => done(code)));
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.status !== 0) throw new Error(`${argv.join(' ')}: exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+  if (status !== 0) throw new Error(`${argv.join(' ')}: exit ${status}\n${out}`);
   return ms;
 }
 
-const slurm = await startSlurm();
+let slurm;
 let registry;
+let cleaning;
+// Once, from the finally or a signal: the registry, the cluster, the temp dir.
+const cleanup = () => {
+  cleaning ??= (async () => {
+    registry?.stop();
+    await slurm?.stop();
+    rmSync(work, { recursive: true, force: true });
+  })();
+  return cleaning;
+};
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+]) {
+  process.once(signal, () => {
+    console.error(`bench/slurm-nofs: ${signal}, cleaning up`);
+    // kiwibox cancels its Slurm job on SIGTERM; the cluster is stopped after it anyway.
+    if (running?.exitCode === null) running.kill('SIGTERM');
+    cleanup().finally(() => process.exit(code));
+  });
+}
+
 try {
+  slurm = await startSlurm();
   registry = await startRegistry(join(work, 'registry'));
   const key = generateKey('bench-1');
   const keyFile = join(work, 'bench-1.key');
@@ -39,7 +69,7 @@ try {
   const kiwibox = (dir, args) =>
     time([process.execPath, bin, '--reporter', 'plain', ...args], { cwd: dir, env });
 
-  const measure = (bytes, repo) => {
+  const measure = async (bytes, repo) => {
     const task = `tasks:\n  t: {run: [sh, -c, "head -c ${bytes} /dev/urandom > out.bin"], outputs: [out.bin]}\n`;
     const cache = [
       `podman: {registries: {"${registry.host}": {tls-verify: false}}}`,
@@ -61,8 +91,10 @@ try {
     for (const [mode, text] of Object.entries(yaml)) {
       const dir = newDir();
       writeFileSync(join(dir, 'kiwibox.yaml'), text);
-      kiwibox(dir, []);
-      result[mode] = median(Array.from({ length: runs }, () => kiwibox(dir, ['--force'])));
+      await kiwibox(dir, []);
+      const times = [];
+      for (let i = 0; i < runs; i++) times.push(await kiwibox(dir, ['--force']));
+      result[mode] = median(times);
     }
     return result;
   };
@@ -72,7 +104,7 @@ try {
     ['1 KiB output', 1024, 'small'],
     ['64 MiB output', 64 * 1024 * 1024, 'big'],
   ]) {
-    const m = measure(bytes, repo);
+    const m = await measure(bytes, repo);
     console.log(
       `one task, ${label}: local ${f(m.local)}, Slurm shared-fs ${f(m.shared)}, Slurm no-shared-fs ${f(m.nofs)}: no-shared-fs adds ${f(m.nofs - m.shared)} per step over shared-fs (ratio ${(m.nofs / m.shared).toFixed(2)}), ${f(m.nofs - m.local)} over local`,
     );
@@ -81,7 +113,5 @@ try {
     'where the extra time goes: the node opens the cache, fingerprints the step and uploads the entry (manifest, log, outputs); the submitting side looks the entry up and downloads and verifies every blob',
   );
 } finally {
-  registry?.stop();
-  await slurm.stop();
-  rmSync(work, { recursive: true, force: true });
+  await cleanup();
 }
