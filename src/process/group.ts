@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { groupEnded, groupStarted, signalGroup, terminateGroup } from './live-groups.js';
+import { withoutSecrets } from './secrets.js';
 
 /** How a child ended: an exit code, a signal, or a spawn error (`error` set, e.g. ENOENT). */
 export interface ChildExit {
@@ -34,7 +35,8 @@ export function spawnGroup(options: {
   const [file, ...args] = options.argv;
   const child: ChildProcess = spawn(file, args, {
     cwd: options.cwd,
-    env: options.env,
+    // Never the signing key (secrets.ts): QEMU and virtiofsd need nothing of it.
+    env: withoutSecrets(options.env ?? process.env),
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

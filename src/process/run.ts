@@ -6,6 +6,7 @@
  */
 import { type Failure, fail, ok, type Result } from '../core/result.js';
 import { groupEnded, groupStarted, KILL_AFTER_MS, terminateGroup } from './live-groups.js';
+import { withoutSecrets } from './secrets.js';
 
 export interface RunProcessOptions {
   /** Program and arguments; never a shell string. */
@@ -14,11 +15,7 @@ export interface RunProcessOptions {
   /** Added to (or, with `replaceEnv`, replacing) the inherited environment. */
   readonly env?: Readonly<Record<string, string>>;
   readonly replaceEnv?: boolean;
-  /**
-   * Keep the secrets in SECRET_ENV (the team cache's signing key). Only srun does: it carries them to
-   * the Slurm node, whose kiwibox signs there. Tasks, tools and VMs never see them, so a step that
-   * prints its environment cannot write the key into its log (which goes into the cache entry).
-   */
+  /** Keep the secrets of secrets.ts (the signing key): only srun, which takes them to the node. */
   readonly keepSecrets?: boolean;
   /** Aborting sends SIGTERM to the process group, SIGKILL after `killAfterMs`. */
   readonly signal?: AbortSignal;
@@ -40,17 +37,11 @@ export interface RunProcessOptions {
   readonly pipeTo?: readonly [string, ...string[]];
 }
 
-/** Variables no child process sees unless it asks (`keepSecrets`). */
-export const SECRET_ENV: readonly string[] = ['KIWIBOX_CACHE_KEY'];
-
 /** The child's whole environment: inherited (unless replaced) plus `env`, minus the secrets. */
 function childEnv(options: RunProcessOptions): Record<string, string> {
-  const env: Record<string, string> = {};
   const merged = options.replaceEnv ? { ...options.env } : { ...process.env, ...options.env };
-  for (const [name, value] of Object.entries(merged)) {
-    if (value !== undefined && (options.keepSecrets || !SECRET_ENV.includes(name))) env[name] = value;
-  }
-  return env;
+  if (!options.keepSecrets) return withoutSecrets(merged);
+  return Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
 export interface ProcessResult {

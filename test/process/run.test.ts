@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pidAlive } from '../../src/core/fs.js';
+import { spawnGroup } from '../../src/process/group.js';
 import { runProcess } from '../../src/process/run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiwibox-process-'));
@@ -87,6 +88,11 @@ describe('runProcess and the signing key', () => {
         env: { KIWIBOX_CACHE_KEY: 'x', PATH: process.env.PATH ?? '' },
       });
       expect(replaced.ok && replaced.value.stdout).toBe('0');
+      // QEMU and virtiofsd start through spawnGroup, which strips it too.
+      const lines: string[] = [];
+      const vmLike = spawnGroup({ argv: [...count], env: { ...process.env }, onLine: (l) => lines.push(l) });
+      await vmLike.exited;
+      expect(lines).toEqual(['0']);
       const kept = await runProcess({ argv: [...count], cwd: dir, keepSecrets: true });
       expect(kept.ok && kept.value.stdout).toBe('1');
     } finally {
