@@ -6,12 +6,12 @@
 //
 // Usage: node bench/noop.mjs [--tasks 1000] [--files-per-task 100] [--runs 11] [--shapes a,b]
 //        node bench/noop.mjs --quick        (100 tasks x 100 files, 7 runs)
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateShape, SHAPES, SHARED_TASKS } from './gen-pipeline.mjs';
+import { median, timed } from './timed.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -29,22 +29,7 @@ const runs = Number(values.runs ?? (values.quick ? 7 : 11));
 const shapes = values.shapes.split(',');
 for (const s of shapes) if (!SHAPES.includes(s)) throw new Error(`unknown shape ${s} (${SHAPES})`);
 const bin = new URL('../bin/kiwibox.js', import.meta.url).pathname;
-const timeOut = join(mkdtempSync(join(tmpdir(), 'kiwibox-bench-time-')), 'time');
 
-/** Runs cmd under /usr/bin/time: wall ms (hrtime) and CPU ms (user + sys of the child). */
-function time(dir, cmd, args) {
-  const start = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', '-o', timeOut, cmd, ...args], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed in ${dir}: ${r.stderr}`);
-  const [user, sys] = readFileSync(timeOut, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
-  return { ms, cpu: (user + sys) * 1000, out: r.stdout.toString() };
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (xs) => xs.map((x) => x.toFixed(0)).join(' ');
 
 console.log(
@@ -60,18 +45,18 @@ const projects = shapes.map((shape, i) => {
   const steps = shape === 'shared' ? SHARED_TASKS : tasks;
   // Bring both up to date (ninja's log, kiwibox's records), then one kiwibox no-op so that caches
   // a first no-op writes (listings younger than their directories' timestamps) are in place.
-  time(dir, 'ninja', ['-j', '2']);
-  time(dir, 'node', [bin, '--reporter', 'plain', '-j', '2', 'run']);
-  time(dir, 'node', [bin, '--reporter', 'plain', 'run']);
+  timed(dir, 'ninja', ['-j', '2']);
+  timed(dir, 'node', [bin, '--reporter', 'plain', '-j', '2', 'run']);
+  timed(dir, 'node', [bin, '--reporter', 'plain', 'run']);
   return { shape, dir, steps, k: [], n: [] };
 });
 for (let i = 0; i < runs; i++) {
   for (const p of projects) {
-    const kr = time(p.dir, 'node', [bin, '--reporter', 'plain', 'run']);
+    const kr = timed(p.dir, 'node', [bin, '--reporter', 'plain', 'run']);
     if (!kr.out.includes(`0 ran, ${p.steps} fresh`))
       throw new Error(`kiwibox was not a no-op in ${p.dir}:\n${kr.out.slice(-500)}`);
     p.k.push(kr);
-    const nr = time(p.dir, 'ninja', []);
+    const nr = timed(p.dir, 'ninja', []);
     if (!nr.out.includes('no work to do')) throw new Error(`ninja was not a no-op: ${nr.out}`);
     p.n.push(nr);
   }
@@ -107,4 +92,3 @@ for (const r of rows) {
   );
 }
 console.log('goals: wall x <= 1.5 against ninja; every shape <= 1.2x star');
-rmSync(join(timeOut, '..'), { recursive: true, force: true });

@@ -6,13 +6,14 @@
 // Goal: the answered no-op under 100 ms wall at any pipeline size.
 //
 // Usage: node bench/watch-noop.mjs [--tasks 1000] [--files-per-task 100] [--runs 11]
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { generatePipeline } from './gen-pipeline.mjs';
+import { median, timed } from './timed.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -25,32 +26,16 @@ const tasks = Number(values.tasks);
 const perTask = Number(values['files-per-task']);
 const runs = Number(values.runs);
 const bin = new URL('../bin/kiwibox.js', import.meta.url).pathname;
-const timeDir = mkdtempSync(join(tmpdir(), 'kiwibox-bench-time-'));
-const timeOut = join(timeDir, 'time');
 const MARKER = 'answered by kiwibox watch';
 
-/** Runs cmd under /usr/bin/time: wall ms (hrtime) and CPU ms (user + sys of the child). */
-function time(dir, cmd, args) {
-  const start = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', '-o', timeOut, cmd, ...args], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed in ${dir}: ${r.stderr}`);
-  const [user, sys] = readFileSync(timeOut, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
-  return { ms, cpu: (user + sys) * 1000, out: r.stdout.toString() };
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const dir = join(tmpdir(), 'kiwibox-bench-noop', `${tasks}x${perTask}`);
 mkdirSync(dir, { recursive: true });
 generatePipeline({ dir, tasks, perTask });
-time(dir, 'ninja', ['-j', '2']);
-time(dir, 'node', [bin, '--reporter', 'plain', '-j', '2', 'run', '--no-watch']);
-time(dir, 'node', [bin, '--reporter', 'plain', 'run', '--no-watch']);
+timed(dir, 'ninja', ['-j', '2']);
+timed(dir, 'node', [bin, '--reporter', 'plain', '-j', '2', 'run', '--no-watch']);
+timed(dir, 'node', [bin, '--reporter', 'plain', 'run', '--no-watch']);
 
 const watch = spawn('node', [bin, '--reporter', 'ndjson', 'watch'], {
   cwd: dir,
@@ -71,7 +56,7 @@ try {
   let answered = false;
   const ready = Date.now();
   for (let i = 0; i < 120 && !answered; i++) {
-    answered = time(dir, 'node', [bin, '--reporter', 'plain', 'run']).out.includes(MARKER);
+    answered = timed(dir, 'node', [bin, '--reporter', 'plain', 'run']).out.includes(MARKER);
     if (!answered) await sleep(500);
   }
   if (!answered) throw new Error('the watch never answered');
@@ -86,20 +71,20 @@ try {
   let fellBack = 0;
   const watchTicks = ticks();
   for (let i = 0; i < runs; i++) {
-    const w = time(dir, 'node', [bin, '--reporter', 'plain', 'run']);
+    const w = timed(dir, 'node', [bin, '--reporter', 'plain', 'run']);
     if (!w.out.includes(`0 ran, ${tasks} fresh`))
       throw new Error(`run ${i} was not a no-op:\n${w.out.slice(-400)}`);
     // Not answered (on a loaded machine the 300 ms may pass): a full check, counted apart.
     if (w.out.includes(MARKER)) rows.watch.push(w);
     else fellBack++;
-    const f = time(dir, 'node', [bin, '--reporter', 'plain', 'run', '--no-watch']);
+    const f = timed(dir, 'node', [bin, '--reporter', 'plain', 'run', '--no-watch']);
     if (!f.out.includes(`0 ran, ${tasks} fresh`) || f.out.includes(MARKER))
       throw new Error(`the full check was not a no-op:\n${f.out.slice(-400)}`);
     rows.full.push(f);
-    const n = time(dir, 'ninja', []);
+    const n = timed(dir, 'ninja', []);
     if (!n.out.includes('no work to do')) throw new Error(`ninja was not a no-op: ${n.out}`);
     rows.ninja.push(n);
-    rows.floor.push(time(dir, 'node', [bin, '--version']));
+    rows.floor.push(timed(dir, 'node', [bin, '--version']));
   }
   const watchCpu = (ticks() - watchTicks) * 10;
   const m = Object.fromEntries(
@@ -132,5 +117,4 @@ try {
   );
 } finally {
   watch.kill('SIGINT');
-  rmSync(timeDir, { recursive: true, force: true });
 }

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKey } from '../../src/cache/sign.js';
-import { buildTestBox, leftoverProcesses, makeDescription } from '../box/testbox.js';
+import { leftoverProcesses, writeTestBoxProject } from '../box/testbox.js';
 import { stepsWith, TempProject } from '../support/project.js';
 import { missingRealTools } from '../support/real-tools.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
@@ -48,31 +48,22 @@ describe.skipIf(missing !== undefined)('a boxed build as a Slurm job without a s
   });
 
   it('builds in the box on the node copy, the result comes back through the cache, then is fresh', async () => {
-    const box = await buildTestBox('x86_64');
     const key = generateKey('nodes-1');
     const keyFile = keys.path('nodes-1.key');
     writeFileSync(keyFile, `${key.secretText}\n`, { mode: 0o600 });
-    const yaml = [
-      'version: 1',
-      `podman: {registries: {"${registry.host}": {tls-verify: false}}}`,
-      `cache: {store: ${registry.host}/team/boxed, trusted-keys: ["${key.publicText}"]}`,
-      // No `kinds`: every step but the box goes to Slurm (a box is resolved where it is used).
-      `slurm: {time-limit: 20m, shared-filesystem: false, node-project-dir: ${node.dir}}`,
-      'boxes:',
-      '  tiny:',
-      `    kernel: ${box.kernel}`,
-      `    initrd: ${box.initrd}`,
-      `    cmdline: "${box.cmdline}"`,
-      `    console: ${box.console}`,
-      '    memory: 512M',
-      '    cpus: 1',
-      '    accel: tcg',
-      'builds:',
-      '  one: {box: tiny, description: one, target-dir: out/one, timeout: 600}',
-    ].join('\n');
-    for (const p of [here, node]) {
-      await makeDescription(p.path('one'));
-      p.write({ 'kiwibox.yaml': yaml });
+    // The same project in both working copies: here, and the node's disk.
+    for (const project of [here, node]) {
+      await writeTestBoxProject({
+        project,
+        descriptions: ['one'],
+        head: [
+          `podman: {registries: {"${registry.host}": {tls-verify: false}}}`,
+          `cache: {store: ${registry.host}/team/boxed, trusted-keys: ["${key.publicText}"]}`,
+          // No `kinds`: every step but the box goes to Slurm (a box is resolved where it is used).
+          `slurm: {time-limit: 20m, shared-filesystem: false, node-project-dir: ${node.dir}}`,
+        ],
+        builds: ['  one: {box: tiny, description: one, target-dir: out/one, timeout: 600}'],
+      });
     }
     const env = { ...slurm.env, KIWIBOX_CACHE_KEY_FILE: keyFile };
     const before = slurm.finishedJobs().length;
