@@ -6,13 +6,18 @@
 import type { Project, Step } from '../core/model.js';
 import type { Failure } from '../core/result.js';
 
-export async function slurmProblem(project: Project, order: readonly string[]): Promise<Failure | undefined> {
+/** `signal` (Ctrl-C) ends the controller check; the caller then sees its signal aborted. */
+export async function slurmProblem(
+  project: Project,
+  order: readonly string[],
+  signal?: AbortSignal,
+): Promise<Failure | undefined> {
   const settings = project.slurm;
   if (!settings) return undefined;
   const { runsOnSlurm } = await import('../config/slurm.js');
   if (!order.some((id) => runsOnSlurm(settings, project.steps.get(id) as Step))) return undefined;
   const { controllerProblem } = await import('../executors/slurm/job-state.js');
-  const problem = await controllerProblem(project.dir);
+  const problem = await controllerProblem(project.dir, signal);
   if (problem === undefined) return undefined;
   return { reason: 'slurm-unreachable', message: `the Slurm controller does not answer: ${problem}` };
 }

@@ -3,9 +3,13 @@
  * be a Slurm job says so (plan stays read-only and asks the controller nothing), and `watch`, like
  * `run`, refuses to start when the controller does not answer.
  */
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, type TempProject } from '../support/project.js';
 import { missingRealTools } from '../support/real-tools.js';
 import { SLURM_TOOLS, slurmFixture, unreachableConf } from '../support/slurm.js';
@@ -24,6 +28,31 @@ interface PlanEntry {
   step: string;
   action: string;
   slurm?: { partition?: string };
+}
+
+/** Pids of `parent`'s children named `comm`. */
+function childrenNamed(parent: number, comm: string): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+        return stat.includes(`(${comm})`) && Number(ppid) === parent;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+async function until<T>(probe: () => T, done: (value: T) => boolean, ms: number): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = probe();
+    if (done(value) || Date.now() > end) return value;
+    await sleep(50);
+  }
 }
 
 describe.skipIf(missing !== undefined)('plan, why and watch with Slurm', () => {
@@ -80,4 +109,54 @@ describe.skipIf(missing !== undefined)('plan, why and watch with Slurm', () => {
     expect(existsSync(p.path('remote.txt'))).toBe(false);
     expect(existsSync(p.path('here.txt'))).toBe(false);
   }, 60_000);
+
+  // A controller that accepts connections and never answers: `scontrol ping` waits for it.
+  const held: Socket[] = [];
+  let silent: Server | undefined;
+  afterAll(() => {
+    for (const socket of held) socket.destroy();
+    silent?.close();
+  });
+  async function silentConf(p: TempProject): Promise<{ SLURM_CONF: string }> {
+    silent ??= await new Promise<Server>((resolve) => {
+      const server = createServer((socket) => held.push(socket));
+      server.listen(0, '127.0.0.1', () => resolve(server));
+    });
+    const port = (silent.address() as { port: number }).port;
+    const conf = readFileSync(fixture.slurm.env.SLURM_CONF, 'utf8').replace(
+      /^SlurmctldPort=\d+$/m,
+      `SlurmctldPort=${port}`,
+    );
+    writeFileSync(join(p.dir, 'silent.conf'), conf);
+    return { SLURM_CONF: join(p.dir, 'silent.conf') };
+  }
+
+  for (const command of ['run', 'watch']) {
+    it(`Ctrl-C while ${command} waits for the controller ends its scontrol ping too (exit 130)`, async () => {
+      const p = project({ 'kiwibox.yaml': PIPELINE });
+      const child = spawn(process.execPath, [BIN, '--reporter', 'plain', command], {
+        cwd: p.dir,
+        env: { ...process.env, NO_COLOR: '1', CI: 'true', ...(await silentConf(p)) },
+        stdio: 'ignore',
+      });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const pings = await until(
+        () => childrenNamed(child.pid as number, 'scontrol'),
+        (pids) => pids.length > 0,
+        20_000,
+      );
+      expect(pings.length).toBeGreaterThan(0);
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      const alive = (pid: number) => existsSync(`/proc/${pid}`);
+      const left = await until(
+        () => pings.filter(alive),
+        (pids) => pids.length === 0,
+        5_000,
+      );
+      for (const pid of left) process.kill(pid, 'SIGKILL');
+      expect(left).toEqual([]);
+      expect(existsSync(p.path('here.txt'))).toBe(false);
+    }, 60_000);
+  }
 });

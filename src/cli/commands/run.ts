@@ -105,7 +105,13 @@ export async function runCommand(
     out.failures([noCache]);
     return EXIT.badInput;
   }
-  const problem = await slurmProblem(project, order);
+  // Ctrl-C during the check (a controller that does not answer) ends `scontrol ping` too.
+  const interrupt = interruptController(() => process.exit(EXIT.interrupted));
+  const problem = await slurmProblem(project, order, interrupt.signal).finally(interrupt.dispose);
+  if (interrupt.signal.aborted) {
+    await cache.value?.close();
+    return EXIT.interrupted;
+  }
   if (problem) {
     out.failures([problem]);
     await cache.value?.close();

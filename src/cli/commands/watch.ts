@@ -24,7 +24,10 @@ export async function watchCommand(
   options: WatchCommandOptions,
   out: Output,
 ): Promise<number> {
-  const problem = await startProblem(global, targets);
+  // Ctrl-C during the check (a controller that does not answer) ends `scontrol ping` too.
+  const check = interruptController(() => process.exit(EXIT.interrupted));
+  const problem = await startProblem(global, targets, check.signal).finally(check.dispose);
+  if (check.signal.aborted) return EXIT.interrupted;
   if (problem) {
     out.failures([problem]);
     return EXIT.failed;
@@ -72,9 +75,9 @@ export async function watchCommand(
  * `run`'s Slurm check, before the first run. A file that does not load is not reported here: the
  * watch reports it and waits for a fix.
  */
-async function startProblem(global: GlobalOptions, targets: readonly string[]) {
+async function startProblem(global: GlobalOptions, targets: readonly string[], signal: AbortSignal) {
   const loaded = await loadProject({ file: global.file, cache: true, readOnly: true });
   if (!loaded.ok || !loaded.value.project.slurm) return undefined;
   const order = selectSteps(loaded.value.project, loaded.value.graph, targets);
-  return order.ok ? slurmProblem(loaded.value.project, order.value) : undefined;
+  return order.ok ? slurmProblem(loaded.value.project, order.value, signal) : undefined;
 }

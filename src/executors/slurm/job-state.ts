@@ -88,8 +88,13 @@ export async function waitJobsGone(options: {
 }
 
 /** Undefined if the controller answers, else why not (for the check before a run). */
-export async function controllerProblem(cwd: string): Promise<string | undefined> {
-  const ping = await runProcess({ argv: ['scontrol', 'ping'], cwd, timeoutMs: 30_000 });
+export async function controllerProblem(cwd: string, signal?: AbortSignal): Promise<string | undefined> {
+  const ping = await runProcess({
+    argv: ['scontrol', 'ping'],
+    cwd,
+    timeoutMs: 30_000,
+    ...(signal ? { signal } : {}),
+  });
   if (ping.ok && /\bUP\b/.test(ping.value.stdout)) return undefined;
   if (ping.ok) return ping.value.stdout.trim();
   return ping.error.map((f) => f.message).join('; ');
