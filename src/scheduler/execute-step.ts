@@ -19,6 +19,7 @@ import {
   upstreamToken,
 } from '../fingerprint/decide.js';
 import { fingerprintParts } from '../fingerprint/fingerprint.js';
+import { removeOnExit } from '../process/live-groups.js';
 import { acquireStepLock } from '../state/lock.js';
 import {
   dropRecord,
@@ -87,6 +88,8 @@ async function runExecutor(
 ) {
   const { step, project, emit } = options;
   const tmp = await mkdtemp(join(tmpdir(), `kiwibox-${step.id.replace(/[^A-Za-z0-9_.-]/g, '_')}-`));
+  // A second Ctrl-C exits without unwinding this function: the exit hook removes the dir then.
+  const forget = removeOnExit(tmp);
   const ctx: ExecutorContext = {
     project,
     signal: options.signal,
@@ -114,6 +117,7 @@ async function runExecutor(
     return { ok: false as const, error: [failure] };
   } finally {
     await rm(tmp, { recursive: true, force: true });
+    forget();
   }
 }
 

@@ -2,7 +2,7 @@
  * What a user at a terminal sees and does: the status reporter on a pseudo-terminal (util-linux
  * `script`), and Ctrl-C twice (the second exits at once, killing the process groups still alive).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { BIN, TempProject } from '../support/project.js';
@@ -94,9 +94,11 @@ describe('Ctrl-C', () => {
         'wait; wait',
       ].join('; ');
       p.write({ 'kiwibox.yaml': `version: 1\ntasks:\n  hold: {run: [sh, -c, ${JSON.stringify(script)}]}\n` });
+      // The step's scratch dir goes here, to see that even the second Ctrl-C removes it.
+      mkdirSync(p.path('tmp'));
       const child = execa(process.execPath, [BIN, '--reporter', 'ndjson'], {
         cwd: p.dir,
-        env: { CI: 'true' },
+        env: { CI: 'true', TMPDIR: p.path('tmp') },
         reject: false,
         stdin: 'ignore',
       });
@@ -116,6 +118,7 @@ describe('Ctrl-C', () => {
       for (let i = 0; i < 50 && alive(sleepPid); i++) await new Promise((r) => setTimeout(r, 100));
       expect(alive(sleepPid)).toBe(false);
       expect(existsSync(p.path('sleep.pid'))).toBe(true);
+      expect(readdirSync(p.path('tmp'))).toEqual([]);
     } finally {
       p.remove();
     }
