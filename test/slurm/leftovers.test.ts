@@ -18,22 +18,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { processStartTime } from '../../src/core/fs.js';
+import { childrenNamed, waitUntil } from '../support/procs.js';
 import { BIN } from '../support/project.js';
 import { missingRealTools } from '../support/real-tools.js';
 import { SLURM_TOOLS, slurmFixture } from '../support/slurm.js';
 
 const missing = missingRealTools({ tools: SLURM_TOOLS, root: true });
-
-/** Polls `probe` every 100 ms until it holds or `ms` have passed; returns its last value. */
-async function waitUntil<T>(probe: () => T, holds: (value: T) => boolean, ms: number): Promise<T> {
-  const until = Date.now() + ms;
-  let value = probe();
-  while (!holds(value) && Date.now() < until) {
-    await sleep(100);
-    value = probe();
-  }
-  return value;
-}
 
 /** Pids of the node-side kiwibox processes (`node BIN __slurm-step REQUEST`) of the project in `dir`. */
 function nodeSteps(dir: string): number[] {
@@ -43,22 +33,6 @@ function nodeSteps(dir: string): number[] {
       try {
         const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
         return argv[0] === process.execPath && argv[2] === '__slurm-step' && argv[3]?.startsWith(dir);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-/** Pids of `parent`'s children whose command name is `comm`. */
-function childrenNamed(parent: number, comm: string): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((name) => {
-      try {
-        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-        const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
-        return stat.includes(`(${comm})`) && Number(ppid) === parent;
       } catch {
         return false;
       }

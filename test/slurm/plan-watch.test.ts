@@ -4,12 +4,12 @@
  * `run`, refuses to start when the controller does not answer.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
+import { childrenNamed, waitUntil } from '../support/procs.js';
 import { BIN, type TempProject } from '../support/project.js';
 import { missingRealTools } from '../support/real-tools.js';
 import { SLURM_TOOLS, slurmFixture, unreachableConf } from '../support/slurm.js';
@@ -28,31 +28,6 @@ interface PlanEntry {
   step: string;
   action: string;
   slurm?: { partition?: string };
-}
-
-/** Pids of `parent`'s children named `comm`. */
-function childrenNamed(parent: number, comm: string): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((name) => {
-      try {
-        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-        const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
-        return stat.includes(`(${comm})`) && Number(ppid) === parent;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-async function until<T>(probe: () => T, done: (value: T) => boolean, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (done(value) || Date.now() > end) return value;
-    await sleep(50);
-  }
 }
 
 describe.skipIf(missing !== undefined)('plan, why and watch with Slurm', () => {
@@ -140,7 +115,7 @@ describe.skipIf(missing !== undefined)('plan, why and watch with Slurm', () => {
         stdio: 'ignore',
       });
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      const pings = await until(
+      const pings = await waitUntil(
         () => childrenNamed(child.pid as number, 'scontrol'),
         (pids) => pids.length > 0,
         20_000,
@@ -149,7 +124,7 @@ describe.skipIf(missing !== undefined)('plan, why and watch with Slurm', () => {
       child.kill('SIGINT');
       expect(await exited).toBe(130);
       const alive = (pid: number) => existsSync(`/proc/${pid}`);
-      const left = await until(
+      const left = await waitUntil(
         () => pings.filter(alive),
         (pids) => pids.length === 0,
         5_000,
